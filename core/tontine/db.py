@@ -1,0 +1,135 @@
+"""Database access: one declarative base, the session, and the unit of work.
+
+Services own transactions (``with unit_of_work():``); views never commit and plugins never
+commit. Writes that must not race (funding a project, claiming a reward) run inside a unit of
+work: on PostgreSQL they take row locks (``lock_row``); on SQLite the unit of work opens
+``BEGIN IMMEDIATE`` so writers are serialized by the database itself.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import DateTime, Enum, MetaData, event, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    """Declarative base for every model in core and plugins (naive UTC datetimes)."""
+
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Timestamped:
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
+
+_in_unit = contextvars.ContextVar("tontine_unit_of_work", default=False)
+_after_commit: contextvars.ContextVar[list[Callable[[], Any]] | None] = contextvars.ContextVar(
+    "tontine_after_commit", default=None
+)
+
+
+@contextmanager
+def unit_of_work() -> Iterator[Any]:
+    """One database transaction for a service call; nested calls join the outer one.
+
+    Anything a view read before is rolled back first so that the transaction starts here
+    (SQLite then starts it with ``BEGIN IMMEDIATE``). Callbacks registered with
+    ``after_commit`` run once the transaction is committed.
+    """
+    if _in_unit.get():
+        yield db.session
+        return
+    session = db.session
+    session.rollback()
+    callbacks: list[Callable[[], Any]] = []
+    token = _in_unit.set(True)
+    cb_token = _after_commit.set(callbacks)
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        _in_unit.reset(token)
+        _after_commit.reset(cb_token)
+    for callback in callbacks:
+        callback()
+
+
+def after_commit(callback: Callable[[], Any]) -> None:
+    """Run ``callback`` after the current unit of work commits (at once outside one)."""
+    callbacks = _after_commit.get()
+    if callbacks is None:
+        callback()
+    else:
+        callbacks.append(callback)
+
+
+def in_unit_of_work() -> bool:
+    return _in_unit.get()
+
+
+M = TypeVar("M")
+
+
+def lock_row(model: type[M], ident: Any) -> M | None:
+    """Load a row for update: a row lock on PostgreSQL, the write lock already held on SQLite."""
+    return db.session.scalars(
+        select(model).where(model.id == ident).with_for_update()  # type: ignore[attr-defined]
+    ).one_or_none()
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def configure_sqlite(engine: Engine) -> None:
+    """WAL, foreign keys, a busy timeout, and ``BEGIN IMMEDIATE`` inside units of work."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we emit BEGIN ourselves
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if _in_unit.get() else "BEGIN")
+
+
+def enum_column(enum_cls: type, length: int) -> Enum:
+    """A portable string column storing an enum's *values* (readable in SQL and reports)."""
+    return Enum(
+        enum_cls,
+        native_enum=False,
+        length=length,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )

@@ -1,0 +1,1 @@
+"""Background jobs: rows claimed with a lease, run at least once with an exactly-once effect."""

@@ -1,0 +1,193 @@
+"""Enqueue, claim and run jobs.
+
+A worker claims due jobs with ``SELECT … FOR UPDATE SKIP LOCKED`` (PostgreSQL; on SQLite
+writes are serialized anyway) and marks them with a lease (``locked_until``). The lock is
+released at once; the lease keeps other workers away while the job runs. A worker that dies
+leaves its jobs to be claimed again when the lease runs out, so handlers are idempotent.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import traceback
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import Flask, current_app
+from sqlalchemy import and_, or_, select
+from sqlalchemy.exc import IntegrityError
+
+from tontine.db import db, unit_of_work, utcnow
+from tontine.extensions import registry
+from tontine.jobs.models import Job, JobState, Schedule
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=5)
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+
+
+def enqueue(
+    kind: str,
+    payload: dict[str, Any] | None = None,
+    *,
+    run_at: datetime | None = None,
+    dedupe_key: str | None = None,
+    max_attempts: int = 8,
+) -> Job | None:
+    """Add a job in the current transaction; with ``dedupe_key``, at most one such job."""
+    session = db.session
+    if dedupe_key is not None:
+        existing = session.scalars(select(Job).where(Job.dedupe_key == dedupe_key)).first()
+        if existing is not None:
+            return existing
+    job = Job(
+        kind=kind,
+        payload=payload or {},
+        run_at=run_at or utcnow(),
+        dedupe_key=dedupe_key,
+        max_attempts=max_attempts,
+    )
+    try:
+        with session.begin_nested():
+            session.add(job)
+    except IntegrityError:
+        return session.scalars(select(Job).where(Job.dedupe_key == dedupe_key)).first()
+    return job
+
+
+def claim(limit: int = 10, now: datetime | None = None) -> list[int]:
+    """Lease up to ``limit`` due jobs to this worker; returns their ids."""
+    now = now or utcnow()
+    with unit_of_work() as session:
+        due = or_(
+            and_(Job.state == JobState.QUEUED, Job.run_at <= now),
+            and_(Job.state == JobState.RUNNING, Job.locked_until < now),
+        )
+        jobs = session.scalars(
+            select(Job).where(due).order_by(Job.run_at, Job.id).limit(limit)
+            .with_for_update(skip_locked=True)
+        ).all()
+        name = worker_name()
+        for job in jobs:
+            job.state = JobState.RUNNING
+            job.locked_until = now + LEASE
+            job.locked_by = name
+            job.attempts += 1
+        return [job.id for job in jobs]
+
+
+def backoff(attempts: int) -> timedelta:
+    base = float(current_app.config.get("JOB_RETRY_BASE_SECONDS", 30))
+    return timedelta(seconds=min(base * 2 ** (attempts - 1), 3 * 24 * 3600))
+
+
+def run_job(job_id: int) -> bool:
+    """Run one claimed job; True when it is done. Failures are retried with backoff."""
+    session = db.session
+    job = session.get(Job, job_id)
+    if job is None or job.state != JobState.RUNNING:
+        return False
+    handler = registry().job_handlers.get(job.kind)
+    try:
+        if handler is None:
+            raise LookupError(f"no handler for job kind {job.kind!r}")
+        handler(dict(job.payload))
+    except Exception:  # a failing job is recorded and retried; it never kills the worker
+        error = traceback.format_exc(limit=5)
+        log.warning("job %s (%s) failed: %s", job_id, job and job.kind, error)
+        session.rollback()
+        with unit_of_work() as session:
+            job = session.get(Job, job_id)
+            assert job is not None
+            job.last_error = error[-4000:]
+            job.locked_until = None
+            if job.attempts >= job.max_attempts:
+                job.state = JobState.FAILED
+                job.finished_at = utcnow()
+            else:
+                job.state = JobState.QUEUED
+                job.run_at = utcnow() + backoff(job.attempts)
+        return False
+    with unit_of_work() as session:
+        job = session.get(Job, job_id)
+        assert job is not None
+        job.state = JobState.DONE
+        job.locked_until = None
+        job.finished_at = utcnow()
+    return True
+
+
+def schedule_recurring(now: datetime | None = None) -> int:
+    """Enqueue every recurring job that is due; returns how many were enqueued."""
+    now = now or utcnow()
+    count = 0
+    with unit_of_work() as session:
+        known = {s.name: s for s in session.scalars(select(Schedule).with_for_update()).all()}
+        for name, kind, interval in registry().schedules:
+            sched = known.get(name)
+            if sched is None:
+                sched = Schedule(name=name, kind=kind, interval_seconds=interval, next_run_at=now)
+                session.add(sched)
+            sched.kind, sched.interval_seconds = kind, interval
+            if sched.next_run_at <= now:
+                slot = int(sched.next_run_at.timestamp())
+                enqueue(kind, {"scheduled_at": slot}, dedupe_key=f"schedule:{name}:{slot}")
+                sched.next_run_at = now + timedelta(seconds=interval)
+                count += 1
+    return count
+
+
+def run_pending(limit: int = 100, now: datetime | None = None) -> int:
+    """Schedule, claim and run what is due now (tests and ``worker --once``)."""
+    schedule_recurring(now)
+    done = 0
+    while limit > 0:
+        ids = claim(min(limit, 10), now)
+        if not ids:
+            break
+        for job_id in ids:
+            done += run_job(job_id)
+        limit -= len(ids)
+    return done
+
+
+def work_forever(app: Flask, stop: threading.Event, idle_seconds: float = 1.0) -> None:
+    """The worker loop (``tontine worker`` and the in-process thread)."""
+    while not stop.is_set():
+        try:
+            with app.app_context():
+                ran = run_pending(limit=20)
+                db.session.remove()
+        except Exception:  # keep the worker alive across database hiccups
+            log.exception("worker loop error")
+            ran = 0
+        if not ran:
+            stop.wait(idle_seconds)
+
+
+def start_in_process_worker(app: Flask) -> threading.Event:
+    """Start the single worker thread used with SQLite; set the returned event to stop it."""
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=work_forever, args=(app, stop), name="tontine-worker", daemon=True
+    )
+    thread.start()
+    return stop
+
+
+def start_in_process_worker_if_embedded(app: Flask) -> threading.Event | None:
+    """With SQLite (or ``JOBS_IN_PROCESS = true``) the web process runs the one worker."""
+    from tontine.db import is_sqlite
+
+    setting = app.config.get("JOBS_IN_PROCESS")
+    if setting is None:
+        with app.app_context():
+            setting = is_sqlite(db.engine)
+    return start_in_process_worker(app) if setting else None

@@ -1,0 +1,1 @@
+"""Contributions, payments, refunds and payouts; the core owns their states."""

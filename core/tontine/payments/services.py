@@ -1,0 +1,451 @@
+"""Contributions and payments: reserve, collect, confirm, refund, pay out.
+
+The core owns the payment state table and idempotency:
+
+- creating a contribution takes an idempotency key: a retried form or API call returns the
+  first contribution instead of creating a second;
+- the project row is locked while a contribution is validated and reserved, so concurrent
+  supporters never push a capped project past its goal (and never overbook a reward);
+- every provider event is stored once (``PaymentEvent`` unique key) and applied only along an
+  edge of the state table; ledger transactions carry a ``cause`` that is posted at most once.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from flask import current_app
+from marshmallow import ValidationError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from tontine.accounts.models import StaffAction, User
+from tontine.db import db, lock_row, unit_of_work, utcnow
+from tontine.errors import Conflict, DomainError, Forbidden, NotFound
+from tontine.extensions import hook, registry
+from tontine.funding import ContributionRefused
+from tontine.jobs.services import enqueue
+from tontine.ledger.models import AccountKind
+from tontine.ledger.services import Leg, credit, debit, post
+from tontine.money import Money, percent_of
+from tontine.payments.models import Contribution, Payment, PaymentEvent, Payout
+from tontine.payments.provider import PaymentProvider, ProviderEvent
+from tontine.payments.states import HOLDS_FUNDS, PaymentState, PayoutState, can_move
+from tontine.projects import states as project_states
+from tontine.projects.models import Project
+
+PLATFORM = "platform"
+
+
+def provider(key: str) -> PaymentProvider:
+    found = registry().payment_providers.get(key)
+    if found is None or key not in current_app.config["PAYMENT_PROVIDERS"]:
+        raise DomainError(f"Unknown payment method {key!r}.", field="provider")
+    return found
+
+
+def source_account(payment: Payment, contribution: Contribution) -> tuple[AccountKind, str]:
+    """Where the money comes from: the provider's clearing account, or a Tontine balance."""
+    if payment.provider == "balance":
+        return AccountKind.SUPPORTER_BALANCE, str(contribution.supporter_id)
+    return AccountKind.PROVIDER_CLEARING, payment.provider
+
+
+# --- Contributing -----------------------------------------------------------------------
+
+
+def contribute(
+    *,
+    project_id: int,
+    supporter: User,
+    amount: Decimal | str,
+    provider_key: str,
+    idempotency_key: str,
+    return_url: str,
+    tip: Decimal | str = "0",
+    details: dict[str, Any] | None = None,
+    anonymous: bool = False,
+    refund_to: str = "payment_method",
+) -> tuple[Contribution, Payment, Any]:
+    """Reserve a contribution and start its payment; returns (contribution, payment, start).
+
+    Retrying with the same ``idempotency_key`` returns the first contribution (and a ``None``
+    start result: the caller sends the supporter to the existing payment).
+    """
+    if not idempotency_key or len(idempotency_key) > 80:
+        raise DomainError("A contribution needs an idempotency key of at most 80 characters.")
+    if refund_to not in ("payment_method", "balance"):
+        raise DomainError("Refunds go to the payment method or to your balance.", field="refund_to")
+    chosen = provider(provider_key)
+    with unit_of_work() as session:
+        project = lock_row(Project, project_id)
+        if project is None:
+            raise NotFound("No such project.")
+        existing = session.scalars(
+            select(Contribution).where(
+                Contribution.supporter_id == supporter.id,
+                Contribution.idempotency_key == idempotency_key,
+            )
+        ).first()
+        if existing is not None:
+            if existing.project_id != project_id:
+                raise Conflict("This idempotency key was used for another project.")
+            return existing, existing.payments[-1], None
+        if project.state != project_states.OPEN or (
+            project.deadline is not None and project.deadline <= utcnow()
+        ):
+            raise ContributionRefused("This project is not taking contributions.")
+        try:
+            money = Money.from_decimal(amount, project.currency)
+            tip_money = Money.from_decimal(tip or "0", project.currency)
+        except ValueError as exc:
+            raise ContributionRefused(str(exc), field="amount") from exc
+        if money.amount <= 0:
+            raise ContributionRefused("The amount must be positive.", field="amount")
+        if tip_money.amount < 0:
+            raise ContributionRefused("The tip cannot be negative.", field="tip")
+        from tontine.projects.services import funding_model, reserved
+
+        model = funding_model(project)
+        try:
+            clean = model.contribution_schema().load(details or {})
+        except ValidationError as exc:
+            field, messages = next(iter(exc.normalized_messages().items()))
+            message = messages[0] if isinstance(messages, list) else str(messages)
+            raise ContributionRefused(f"{field}: {message}", field=str(field)) from exc
+        model.validate_contribution(project, money, clean)
+        cap = model.cap(project)
+        if cap is not None:
+            left = cap - reserved(project)
+            if money.amount > left:
+                if left <= 0:
+                    raise ContributionRefused("This project has reached its goal.")
+                raise ContributionRefused(
+                    f"Only {Money(left, project.currency)} can still be given to this project.",
+                    field="amount",
+                )
+        contribution = Contribution(
+            project_id=project.id,
+            supporter_id=supporter.id,
+            amount=money.amount,
+            tip_amount=tip_money.amount,
+            currency=project.currency,
+            anonymous=anonymous,
+            refund_to=refund_to,
+            details=clean,
+            idempotency_key=idempotency_key,
+        )
+        session.add(contribution)
+        session.flush()
+        model.reserve(project, contribution)
+        expiry = timedelta(minutes=int(current_app.config["CHECKOUT_EXPIRY_MINUTES"]))
+        if chosen.key == "manual":
+            expiry = timedelta(days=14)
+        payment = Payment(
+            contribution=contribution,
+            provider=chosen.key,
+            provider_ref=f"pending-{secrets.token_hex(12)}",
+            amount=contribution.total.amount,
+            currency=contribution.currency,
+            expires_at=utcnow() + expiry,
+        )
+        session.add(payment)
+        session.flush()
+        result = chosen.start(payment, return_url)
+        payment.provider_ref = result.provider_ref
+        if result.state != PaymentState.CREATED and can_move(payment.state, result.state):
+            _set_state(payment, result.state)
+        session.flush()
+        for event in result.events:
+            apply_event(chosen.key, event)
+    return contribution, payment, result
+
+
+def _set_state(payment: Payment, state: PaymentState) -> None:
+    payment.state = state
+    payment.contribution.state = state
+
+
+# --- Provider events --------------------------------------------------------------------
+
+
+def apply_event(provider_key: str, event: ProviderEvent) -> str:
+    """Apply one provider event once; returns what happened ("applied", "duplicate", …)."""
+    with unit_of_work() as session:
+        record = PaymentEvent(
+            provider=provider_key,
+            event_id=event.event_id,
+            kind=event.kind,
+            amount=event.amount,
+        )
+        try:
+            with session.begin_nested():
+                session.add(record)
+        except IntegrityError:
+            return "duplicate"
+        if event.kind in ("payout_paid", "payout_failed"):
+            outcome = _apply_payout_event(provider_key, event)
+            record.applied = outcome == "applied"
+            record.note = outcome
+            return outcome
+        payment = session.scalars(
+            select(Payment)
+            .where(Payment.provider == provider_key, Payment.provider_ref == event.provider_ref)
+            .with_for_update()
+        ).first()
+        if payment is None:
+            record.note = "unknown payment"
+            return "unknown payment"
+        record.payment_id = payment.id
+        outcome = _apply_to_payment(payment, event)
+        record.applied = outcome == "applied"
+        record.note = outcome
+        return outcome
+
+
+def _apply_to_payment(payment: Payment, event: ProviderEvent) -> str:
+    contribution = payment.contribution
+    if event.kind == "refund":
+        return _apply_refund(payment, event.amount or 0, event.event_id)
+    try:
+        target = PaymentState(event.kind)
+    except ValueError:
+        return f"unknown event kind {event.kind!r}"
+    if payment.state == target or not can_move(payment.state, target):
+        return "ignored"  # late, repeated or out of order: the stored state is newer
+    if target in (PaymentState.REFUNDED, PaymentState.PARTIALLY_REFUNDED):
+        return _apply_refund(payment, event.amount or payment.amount - payment.refunded_amount, event.event_id)
+    previous = payment.state
+    _set_state(payment, target)
+    if event.reason:
+        payment.failure_reason = event.reason[:200]
+    project = db.session.get(Project, contribution.project_id)
+    assert project is not None
+    if target == PaymentState.SUCCEEDED:
+        kind, ref = source_account(payment, contribution)
+        legs = [
+            Leg(kind, ref, Money(payment.amount, payment.currency)),
+            credit(AccountKind.PROJECT_ESCROW, project.id, contribution.money),
+        ]
+        if contribution.tip_amount:
+            legs.append(credit(AccountKind.DONATIONS, PLATFORM, Money(contribution.tip_amount, payment.currency)))
+        post("contribution", legs, memo=f"contribution {contribution.id}", cause=f"payment:{payment.id}:succeeded")
+        hook().contribution_confirmed(contribution=contribution)
+        if project.state in (project_states.FAILED, project_states.WITHDRAWN):
+            enqueue("refund_contribution", {"contribution_id": contribution.id},
+                    dedupe_key=f"refund:{contribution.id}")
+    elif target == PaymentState.LOST and previous == PaymentState.DISPUTED:
+        kind, ref = source_account(payment, contribution)
+        remaining = payment.amount - payment.refunded_amount
+        project_part = contribution.amount - contribution.refunded_amount
+        legs = [
+            debit(AccountKind.PROJECT_ESCROW, project.id, Money(project_part, payment.currency)),
+            Leg(kind, ref, Money(-remaining, payment.currency)),
+        ]
+        if remaining - project_part:
+            legs.append(debit(AccountKind.DONATIONS, PLATFORM, Money(remaining - project_part, payment.currency)))
+        post("chargeback", legs, memo=f"dispute lost on payment {payment.id}", cause=f"payment:{payment.id}:lost")
+    return "applied"
+
+
+def _apply_refund(payment: Payment, amount: int, event_id: str) -> str:
+    """Return ``amount`` to the payer: the project's part first, then the tip."""
+    if payment.state not in HOLDS_FUNDS or payment.state == PaymentState.DISPUTED:
+        return "ignored"
+    remaining = payment.amount - payment.refunded_amount
+    amount = min(amount, remaining)
+    if amount <= 0:
+        return "ignored"
+    contribution = payment.contribution
+    project_left = contribution.amount - contribution.refunded_amount
+    project_part = min(amount, project_left)
+    tip_part = amount - project_part
+    kind, ref = source_account(payment, contribution)
+    legs = [
+        debit(AccountKind.PROJECT_ESCROW, contribution.project_id, Money(project_part, payment.currency)),
+        Leg(kind, ref, Money(-amount, payment.currency)),
+    ]
+    if tip_part:
+        legs.append(debit(AccountKind.DONATIONS, PLATFORM, Money(tip_part, payment.currency)))
+    post("refund", legs, memo=f"refund of payment {payment.id}", cause=f"refund:{payment.provider}:{event_id}")
+    payment.refunded_amount += amount
+    contribution.refunded_amount += project_part
+    state = PaymentState.REFUNDED if payment.refunded_amount == payment.amount else PaymentState.PARTIALLY_REFUNDED
+    _set_state(payment, state)
+    return "applied"
+
+
+# --- Refunds ----------------------------------------------------------------------------
+
+
+def refund_contribution(contribution_id: int, actor: User | None = None, reason: str = "") -> str:
+    """Refund what is left of a contribution, to its payment method or the supporter's balance."""
+    with unit_of_work() as session:
+        contribution = lock_row(Contribution, contribution_id)
+        if contribution is None:
+            raise NotFound("No such contribution.")
+        payment = contribution.payments[-1]
+        if payment.state not in HOLDS_FUNDS or payment.state == PaymentState.DISPUTED:
+            return "nothing to refund"
+        remaining = payment.amount - payment.refunded_amount
+        if actor is not None:
+            record_staff_action(actor, "refund", f"contribution:{contribution.id}", reason)
+        event_id = f"refund-{contribution.id}-{payment.refunded_amount}"
+        if contribution.refund_to == "balance" and payment.provider != "balance":
+            _refund_to_balance(payment, contribution, remaining, event_id)
+            return "refunded to balance"
+        events = provider(payment.provider).refund(payment, remaining, event_id)
+        for event in events:
+            apply_event(payment.provider, event)
+        session.flush()
+        return "refund requested"
+
+
+def _refund_to_balance(payment: Payment, contribution: Contribution, amount: int, event_id: str) -> None:
+    project_part = min(amount, contribution.amount - contribution.refunded_amount)
+    tip_part = amount - project_part
+    legs = [
+        debit(AccountKind.PROJECT_ESCROW, contribution.project_id, Money(project_part, payment.currency)),
+        credit(AccountKind.SUPPORTER_BALANCE, contribution.supporter_id or 0, Money(amount, payment.currency)),
+    ]
+    if tip_part:
+        legs.append(debit(AccountKind.DONATIONS, PLATFORM, Money(tip_part, payment.currency)))
+    post("refund", legs, memo=f"refund of contribution {contribution.id} to balance",
+         cause=f"refund:balance:{event_id}")
+    payment.refunded_amount += amount
+    contribution.refunded_amount += project_part
+    _set_state(payment, PaymentState.REFUNDED)
+
+
+def schedule_refunds(project: Project) -> int:
+    """Queue one refund job per contribution of ``project`` holding funds (idempotent)."""
+    ids = db.session.scalars(
+        select(Contribution.id).where(
+            Contribution.project_id == project.id, Contribution.state.in_(HOLDS_FUNDS)
+        )
+    ).all()
+    for contribution_id in ids:
+        enqueue("refund_contribution", {"contribution_id": contribution_id},
+                dedupe_key=f"refund:{contribution_id}")
+    return len(ids)
+
+
+def refund_job(payload: dict[str, Any]) -> None:
+    refund_contribution(int(payload["contribution_id"]))
+
+
+def expire_stale_payments(payload: dict[str, Any] | None = None) -> int:
+    """Job: checkouts left unfinished past their expiry release what they reserved."""
+    stale = db.session.execute(
+        select(Payment.provider, Payment.provider_ref, Payment.id).where(
+            Payment.state.in_((PaymentState.CREATED, PaymentState.PENDING, PaymentState.REQUIRES_ACTION)),
+            Payment.expires_at < utcnow(),
+        )
+    ).all()
+    db.session.rollback()
+    for key, ref, payment_id in stale:
+        apply_event(key, ProviderEvent(event_id=f"tontine-expire-{payment_id}", provider_ref=ref,
+                                       kind=PaymentState.EXPIRED.value))
+    return len(stale)
+
+
+# --- Payouts ----------------------------------------------------------------------------
+
+
+def request_payout(project_id: int, actor: User) -> Payout:
+    """Send what a funded project raised (less the platform fee) to its owner."""
+    from tontine.ledger.services import balance
+    from tontine.projects.services import can_edit
+
+    with unit_of_work() as session:
+        project = lock_row(Project, project_id)
+        if project is None:
+            raise NotFound("No such project.")
+        if not (can_edit(actor, project) or actor.is_admin):
+            raise Forbidden("You cannot request a payout for this project.")
+        if project.state not in (project_states.FUNDED, project_states.RUNNING, project_states.COMPLETED):
+            raise DomainError("Money is paid out once the project is funded.")
+        held = balance(AccountKind.PROJECT_ESCROW, project.id, project.currency)
+        if held.amount <= 0:
+            raise DomainError("There is nothing left to pay out.")
+        fee = percent_of(held.amount, Decimal(str(current_app.config["PLATFORM_FEE_PERCENT"])))
+        net = held.amount - fee
+        provider_key = current_app.config["PAYMENT_PROVIDERS"][0]
+        payout = Payout(
+            project_id=project.id, amount=net, fee_amount=fee, currency=project.currency,
+            provider=provider_key, requested_by=actor.id,
+        )
+        session.add(payout)
+        session.flush()
+        post(
+            "payout",
+            [
+                debit(AccountKind.PROJECT_ESCROW, project.id, held),
+                credit(AccountKind.PLATFORM_FEES, PLATFORM, Money(fee, project.currency)),
+                credit(AccountKind.PAYOUTS_IN_TRANSIT, payout.id, Money(net, project.currency)),
+            ],
+            memo=f"payout {payout.id} for project {project.id}",
+            cause=f"payout:{payout.id}:requested",
+        )
+        record_staff_action(actor, "payout_requested", f"payout:{payout.id}", "owner requested payout")
+        events = provider(provider_key).payout(payout)
+        for event in events:
+            apply_event(provider_key, event)
+    return payout
+
+
+def _apply_payout_event(provider_key: str, event: ProviderEvent) -> str:
+    payout = db.session.scalars(
+        select(Payout).where(Payout.provider == provider_key, Payout.provider_ref == event.provider_ref)
+        .with_for_update()
+    ).first()
+    if payout is None:
+        return "unknown payout"
+    target = PayoutState.PAID if event.kind == "payout_paid" else PayoutState.FAILED
+    if payout.state != PayoutState.REQUESTED:
+        return "ignored"
+    payout.state = target
+    net = Money(payout.amount, payout.currency)
+    if target == PayoutState.PAID:
+        post("payout_paid",
+             [debit(AccountKind.PAYOUTS_IN_TRANSIT, payout.id, net),
+              credit(AccountKind.PROVIDER_CLEARING, provider_key, net)],
+             memo=f"payout {payout.id} paid", cause=f"payout:{payout.id}:paid")
+    else:
+        payout.failure_reason = event.reason[:200]
+        fee = Money(payout.fee_amount, payout.currency)
+        post("payout_failed",
+             [debit(AccountKind.PAYOUTS_IN_TRANSIT, payout.id, net),
+              debit(AccountKind.PLATFORM_FEES, PLATFORM, fee),
+              credit(AccountKind.PROJECT_ESCROW, payout.project_id, net + fee)],
+             memo=f"payout {payout.id} failed", cause=f"payout:{payout.id}:failed")
+    return "applied"
+
+
+def record_staff_action(actor: User, action: str, subject: str, reason: str) -> None:
+    db.session.add(StaffAction(actor_id=actor.id, action=action, subject=subject, reason=reason[:500]))
+
+
+def mark_received(payment_id: int, staff: User, reason: str) -> str:
+    """Staff confirm a bank transfer arrived (manual provider); recorded with who and why."""
+    if not staff.is_moderator:
+        raise Forbidden("Only staff can mark a transfer as received.")
+    if not reason.strip():
+        raise DomainError("Say how the transfer was checked.", field="reason")
+    with unit_of_work():
+        payment = db.session.get(Payment, payment_id)
+        if payment is None:
+            raise NotFound("No such payment.")
+        record_staff_action(staff, "transfer_received", f"payment:{payment.id}", reason)
+        return apply_event(payment.provider, ProviderEvent(
+            event_id=f"staff-received-{payment.id}", provider_ref=payment.provider_ref,
+            kind=PaymentState.SUCCEEDED.value))
+
+
+def contributions_of(user: User) -> list[Contribution]:
+    return list(db.session.scalars(
+        select(Contribution).where(Contribution.supporter_id == user.id).order_by(Contribution.id.desc())
+    ))

@@ -1,0 +1,1 @@
+"""Projects: the listing, its lifecycle, moderation, updates and comments."""

@@ -1,0 +1,391 @@
+"""Pytest fixtures for Tontine and its plugins (a ``pytest11`` plugin: ``tontine.testing``).
+
+Plugin authors get the same fixtures the core's tests use:
+
+- ``make_app(plugins=[...], extra_plugins=[...], database="sqlite"|"postgres", **config)``
+  builds a migrated site in a temporary instance folder; ``app``, ``client``, ``runner``
+  are the default dreams-like site on SQLite.
+- ``db_app`` runs a test on SQLite and again on PostgreSQL (``TONTINE_TEST_DATABASE_URL``);
+  without PostgreSQL that run is skipped, or fails when ``TONTINE_REQUIRE_POSTGRES=1``.
+- ``make_user``, ``make_project``, ``login``, ``form_post`` and ``live_server``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+DEFAULT_PLUGINS = ["gift", "sandbox", "manual", "balance"]
+
+
+def require_or_skip(env_flag: str, reason: str) -> None:
+    """Skip with ``reason``, unless ``env_flag`` is set: then a skip would hide a gap, so fail."""
+    if os.environ.get(env_flag) == "1":
+        pytest.fail(f"{reason} ({env_flag}=1 forbids skipping)")
+    pytest.skip(reason)
+
+
+def postgres_url() -> str | None:
+    return os.environ.get("TONTINE_TEST_DATABASE_URL") or None
+
+
+@pytest.fixture(scope="session")
+def federation_key_pem() -> str:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+class _Databases:
+    """Migrated template databases, one per set of migration directories."""
+
+    def __init__(self, root: Path, worker: str):
+        self.root = root
+        self.worker = worker
+        self.sqlite_templates: dict[tuple[str, ...], Path] = {}
+        self.pg_url: str | None = None
+        self.pg_migrated: set[tuple[str, ...]] = set()
+
+    def postgres(self) -> str:
+        if self.pg_url is None:
+            import sqlalchemy as sa
+
+            base = sa.make_url(postgres_url() or "")
+            name = f"{base.database or 'test'}_tontine_{self.worker}"
+            admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+            with admin.connect() as conn:
+                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+            admin.dispose()
+            self.pg_url = base.set(database=name).render_as_string(hide_password=False)
+        return self.pg_url
+
+
+@pytest.fixture(scope="session")
+def _tontine_databases(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> _Databases:
+    workerinput = getattr(request.config, "workerinput", {})
+    return _Databases(tmp_path_factory.mktemp("tontine-db"), workerinput.get("workerid", "main"))
+
+
+def _migration_key(app: Any) -> tuple[str, ...]:
+    from tontine.migrate import alembic_config
+
+    return tuple(alembic_config(app).get_main_option("version_locations").split())
+
+
+def _truncate_all(app: Any) -> None:
+    from sqlalchemy import text
+
+    from tontine.db import Base, db
+
+    with app.app_context():
+        names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+        with db.engine.begin() as conn:
+            existing = {
+                row[0]
+                for row in conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname='public'"))
+            }
+            tables = [t for t in Base.metadata.sorted_tables if t.name in existing]
+            if tables:
+                names = ", ".join(f'"{t.name}"' for t in tables)
+                conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+def make_app(
+    tmp_path: Path, _tontine_databases: _Databases, federation_key_pem: str
+) -> Iterator[Callable[..., Any]]:
+    """Factory for migrated apps: ``make_app(plugins=[...], database="postgres", NAME="x")``."""
+    from tontine import create_app
+    from tontine.migrate import upgrade
+
+    apps: list[Any] = []
+
+    def factory(
+        *,
+        plugins: list[str] | None = None,
+        extra_plugins: list[object] | None = None,
+        database: str = "sqlite",
+        name: str = "site",
+        **config: Any,
+    ) -> Any:
+        instance = tmp_path / f"instance-{name}-{len(apps)}"
+        instance.mkdir()
+        settings: dict[str, Any] = {
+            "name": "Test site",
+            "plugins": plugins if plugins is not None else DEFAULT_PLUGINS,
+            "locale": "en",
+            "locales": ["en", "fr"],
+            "currency": "EUR",
+            "payment_providers": [
+                p for p in ("sandbox", "manual", "balance")
+                if p in (plugins if plugins is not None else DEFAULT_PLUGINS)
+            ],
+        }
+        lines = [f"{key} = {_toml_value(value)}" for key, value in settings.items()]
+        (instance / "config.toml").write_text("\n".join(lines) + "\n")
+        overrides: dict[str, Any] = {
+            "SECRET_KEY": "test-secret",
+            "FEDERATION_KEY": federation_key_pem,
+            "TESTING": True,
+            "JOBS_IN_PROCESS": False,
+            "RATELIMIT_STORAGE_URI": "memory://",
+        }
+        if database == "postgres":
+            if not postgres_url():
+                require_or_skip(
+                    "TONTINE_REQUIRE_POSTGRES",
+                    "PostgreSQL tests need TONTINE_TEST_DATABASE_URL",
+                )
+            overrides["DATABASE_URL"] = _tontine_databases.postgres()
+        overrides.update(config)
+        app = create_app(instance, overrides, plugins=extra_plugins)
+        key = _migration_key(app)
+        if database == "postgres":
+            if key not in _tontine_databases.pg_migrated:
+                upgrade(app)
+                _tontine_databases.pg_migrated.add(key)
+            _truncate_all(app)
+        else:
+            db_file = instance / "var" / "tontine.db"
+            template = _tontine_databases.sqlite_templates.get(key)
+            if template is None:
+                upgrade(app)
+                template = _tontine_databases.root / f"template-{len(_tontine_databases.sqlite_templates)}.db"
+                with app.app_context():
+                    from tontine.db import db
+
+                    db.engine.dispose()
+                shutil.copy(db_file, template)
+                _tontine_databases.sqlite_templates[key] = template
+            else:
+                with app.app_context():
+                    from tontine.db import db
+
+                    db.engine.dispose()
+                shutil.copy(template, db_file)
+        apps.append(app)
+        return app
+
+    yield factory
+    for app in apps:
+        with app.app_context():
+            from tontine.db import db
+
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def app(make_app: Callable[..., Any]) -> Iterator[Any]:
+    app = make_app()
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_app(request: pytest.FixtureRequest, make_app: Callable[..., Any]) -> Iterator[Any]:
+    """The default site on SQLite, then on PostgreSQL."""
+    app = make_app(database=request.param)
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture
+def client(app: Any) -> Any:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Any) -> Any:
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def make_user() -> Callable[..., Any]:
+    """``make_user(roles=("supporter",), email=None, password=..., name=...)``."""
+    from tontine.accounts.models import Role
+    from tontine.accounts.services import create_user
+
+    counter = iter(range(1, 1_000_000))
+
+    def factory(
+        roles: tuple[str, ...] = ("supporter",),
+        email: str | None = None,
+        password: str = "correct horse battery",
+        name: str | None = None,
+    ) -> Any:
+        n = next(counter)
+        return create_user(
+            email=email or f"user{n}@example.org",
+            password=password,
+            display_name=name or f"User {n}",
+            roles=tuple(Role(r) for r in roles),
+        )
+
+    return factory
+
+
+@pytest.fixture
+def make_project(make_user: Callable[..., Any]) -> Callable[..., Any]:
+    """Create a project through the services and walk it to ``state`` (default ``open``)."""
+    from tontine.projects import services
+
+    def factory(
+        *,
+        owner: Any = None,
+        state: str = "open",
+        goal: int = 100_000,
+        currency: str = "EUR",
+        funding_model: str = "gift",
+        terms: dict[str, Any] | None = None,
+        days: int = 30,
+        **fields: Any,
+    ) -> Any:
+        owner = owner or make_user(roles=("supporter", "project_owner"))
+        data = {
+            "title": fields.pop("title", "Open a bakery in Lyon"),
+            "summary": fields.pop("summary", "A wood-fired bakery for the neighbourhood"),
+            "story": fields.pop("story", "I have baked bread for ten years."),
+            "place": fields.pop("place", "Lyon"),
+            "country": fields.pop("country", "FR"),
+            "category": fields.pop("category", "food"),
+            "goal": goal,
+            "currency": currency,
+            "duration_days": days,
+            "funding_model": funding_model,
+            "terms": terms if terms is not None else {},
+            **fields,
+        }
+        project = services.create_project(owner, data)
+        return services.walk_to(project, state)
+
+    return factory
+
+
+@pytest.fixture
+def login() -> Callable[[Any, Any], None]:
+    """``login(client, user)``: start a session for ``user`` without the form."""
+
+    def do_login(client: Any, user: Any) -> None:
+        with client.session_transaction() as session:
+            session["_user_id"] = user.get_id()
+            session["_fresh"] = True
+
+    return do_login
+
+
+CSRF_RE = re.compile(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"')
+
+
+def csrf_token_from(html: str) -> str:
+    match = CSRF_RE.search(html)
+    if not match:
+        raise AssertionError("no CSRF token on the page")
+    return match.group(1)
+
+
+@pytest.fixture
+def form_post() -> Callable[..., Any]:
+    """``form_post(client, page_url, post_url=None, data={...})``: submit a form as a browser."""
+
+    def submit(client: Any, page_url: str, post_url: str | None = None, data: dict | None = None, **kw: Any) -> Any:
+        page = client.get(page_url)
+        token = csrf_token_from(page.get_data(as_text=True))
+        payload = {"csrf_token": token, **(data or {})}
+        return client.post(post_url or page_url, data=payload, **kw)
+
+    return submit
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class LiveServer:
+    """A site served over real HTTP on 127.0.0.1, in a thread, with its own job worker."""
+
+    def __init__(self, app: Any, port: int):
+        from werkzeug.serving import make_server
+
+        self.app = app
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self._server = make_server("127.0.0.1", port, app, threaded=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._stop_worker: threading.Event | None = None
+
+    def start(self, worker: bool = True) -> LiveServer:
+        from tontine.jobs.services import start_in_process_worker
+
+        self._thread.start()
+        if worker:
+            self._stop_worker = start_in_process_worker(self.app)
+        return self
+
+    def stop(self) -> None:
+        if self._stop_worker:
+            self._stop_worker.set()
+        self._server.shutdown()
+
+
+@pytest.fixture
+def live_server(make_app: Callable[..., Any]) -> Iterator[Callable[..., LiveServer]]:
+    """``live_server(**make_app_kwargs)`` → a started ``LiveServer`` whose BASE_URL is its URL."""
+    servers: list[LiveServer] = []
+
+    def start(worker: bool = True, **kwargs: Any) -> LiveServer:
+        port = free_port()
+        kwargs.setdefault("BASE_URL", f"http://127.0.0.1:{port}")
+        kwargs.setdefault("JOB_RETRY_BASE_SECONDS", 1)
+        app = make_app(**kwargs)
+        server = LiveServer(app, port).start(worker=worker)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.05) -> Any:
+    """Poll ``predicate`` until it returns something truthy (async webhooks, workers)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {predicate}")
+        time.sleep(interval)
+
+
+__all__ = ["LiveServer", "csrf_token_from", "free_port", "require_or_skip", "timedelta", "wait_for"]

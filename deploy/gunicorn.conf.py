@@ -1,0 +1,17 @@
+"""gunicorn settings for Tontine; every value can be overridden on the command line."""
+
+import multiprocessing
+import os
+
+bind = os.environ.get("TONTINE_BIND", "127.0.0.1:5000")
+workers = int(os.environ.get("TONTINE_WORKERS", multiprocessing.cpu_count() * 2 + 1))
+threads = int(os.environ.get("TONTINE_THREADS", 1))
+worker_class = "sync" if threads == 1 else "gthread"
+timeout = 30
+graceful_timeout = 20
+keepalive = 5
+max_requests = 2000
+max_requests_jitter = 200
+accesslog = os.environ.get("TONTINE_ACCESS_LOG", "-")
+errorlog = "-"
+forwarded_allow_ips = os.environ.get("TONTINE_FORWARDED_ALLOW_IPS", "127.0.0.1")

@@ -1,0 +1,1 @@
+"""The gift plugin."""

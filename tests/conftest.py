@@ -1,0 +1,1 @@
+"""Shared test set-up: the fixtures come from the ``tontine.testing`` pytest plugin."""

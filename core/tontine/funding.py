@@ -43,9 +43,11 @@ class FundingModel:
     terms_schema: type[Schema] = Schema
     #: marshmallow schema of a contribution's ``details`` (e.g. the chosen reward).
     contribution_schema: type[Schema] = Schema
-    #: Template included on the project page, and in the contribution form.
+    #: Templates included on the project page, in the contribution form (fields named
+    #: ``details.<name>``) and in the owner's project form (fields named ``terms.<name>``).
     page_template: str | None = None
     form_template: str | None = None
+    terms_template: str | None = None
     #: Extra project states and edges, merged into the core state table.
     extra_transitions: Mapping[str, frozenset[str]] = {}
 

@@ -54,6 +54,11 @@ def register_schedules() -> list[tuple[str, str, int]]:
 
 
 @hookspec
+def load_demo_data() -> str | None:
+    """Create this plugin's demo data (idempotent: loading twice changes nothing); say what."""
+
+
+@hookspec
 def register_nav_links(user: Any) -> list[tuple[str, str]]:
     """Return ``(label, url)`` pairs to add to the site navigation for this user."""
 

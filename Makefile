@@ -1,0 +1,74 @@
+# Tontine: `make run` serves the dreams site on http://127.0.0.1:5000, `make test` runs
+# every test. Both do the whole set-up (virtualenv, install, translations, migrations,
+# demo data) and skip what is already done.
+
+INSTANCE ?= dreams
+PORT ?= 5000
+PYTHON ?= python3
+VENV ?= .venv
+PYTEST_ARGS ?= -n auto
+
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.tontine-installed
+INSTANCE_PATH := instances/$(INSTANCE)
+TONTINE := $(BIN)/tontine --instance $(INSTANCE_PATH)
+# Translation folders that hold catalogs: the core's, then each plugin's.
+TRANSLATION_DIRS = $(sort $(foreach po,$(wildcard core/tontine/translations/*/LC_MESSAGES/*.po \
+    plugins/*/translations/*/LC_MESSAGES/*.po),$(firstword $(subst /translations/, ,$(po)))/translations))
+
+.PHONY: run test setup install translations instance bench lint clean help
+
+help:
+	@echo "make run [INSTANCE=dreams] - set up and serve on http://127.0.0.1:$(PORT)"
+	@echo "make test                  - set up and run the whole suite (pytest $(PYTEST_ARGS))"
+	@echo "make bench                 - benchmarks (PostgreSQL; see docs/performance.md)"
+	@echo "make lint                  - ruff check (if ruff is installed)"
+
+run: setup
+	$(TONTINE) serve --port $(PORT)
+
+test: setup
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+setup: install translations instance
+
+install: $(STAMP)
+
+# The virtualenv is made once with a Python >= 3.11; the install is redone when
+# pyproject.toml changes.
+$(STAMP): pyproject.toml
+	@if [ ! -x "$(BIN)/python" ]; then \
+	  $(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' || { \
+	    echo "Tontine needs Python 3.11 or newer: make PYTHON=python3.11 ..."; exit 1; }; \
+	  $(PYTHON) -m venv $(VENV); \
+	fi
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $@
+
+# Compiles every catalog there is; none yet is not an error.
+translations: install
+	@for dir in $(TRANSLATION_DIRS); do \
+	  $(BIN)/pybabel compile --statistics -d $$dir || exit 1; \
+	done
+
+# init is idempotent (creates var/, secrets, migrates); demo data loads once per change.
+instance: install translations
+	$(TONTINE) init
+	$(TONTINE) demo-data
+
+bench: setup
+	$(BIN)/python bench/browse.py
+	$(BIN)/python bench/funding_rush.py
+	$(BIN)/python bench/memory.py
+
+lint:
+	@if [ -x "$(BIN)/ruff" ]; then RUFF="$(BIN)/ruff"; \
+	elif command -v ruff >/dev/null 2>&1; then RUFF=ruff; \
+	else echo "ruff is not installed (pip install ruff); skipping lint"; exit 0; fi; \
+	$$RUFF check core plugins tests bench deploy
+
+clean:
+	rm -rf $(VENV) .hypothesis
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+	find core plugins -name '*.mo' -delete

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from flask import Flask, current_app, request, session
+from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import format_currency, format_datetime, get_locale
 
 from tontine.money import Money
@@ -12,6 +12,8 @@ from tontine.money import Money
 
 def select_locale() -> str:
     """The session's choice (the switcher), else the browser's best match, else the default."""
+    if not has_request_context():  # jobs, CLI, services called from tests
+        return current_app.config["LOCALE"]
     locales = current_app.config["LOCALES"]
     chosen = session.get("locale")
     if chosen in locales:

@@ -134,7 +134,13 @@ def schedule_recurring(now: datetime | None = None) -> int:
             sched = known.get(name)
             if sched is None:
                 sched = Schedule(name=name, kind=kind, interval_seconds=interval, next_run_at=now)
-                session.add(sched)
+                try:
+                    with session.begin_nested():
+                        session.add(sched)
+                except IntegrityError:  # another worker created it first: use (and lock) theirs
+                    sched = session.scalars(
+                        select(Schedule).where(Schedule.name == name).with_for_update()
+                    ).one()
             sched.kind, sched.interval_seconds = kind, interval
             if sched.next_run_at <= now:
                 slot = int(sched.next_run_at.timestamp())

@@ -1,1 +1,70 @@
-"""The gift plugin."""
+"""The gift plugin: Dreamshake/Ulule-style giving to a dream.
+
+A project funded by gifts is all-or-nothing (a missed goal refunds every gift) or
+keep-it-all, has a minimum gift, reward tiers with limited quantities (claimed under the
+core's project lock, so a sold-out reward cannot be chosen, even by concurrent supporters),
+stretch goals shown on its page, and a fulfilment list for the owner once it is funded.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tontine.hookspecs import hookimpl
+
+HERE = Path(__file__).parent
+
+
+@hookimpl
+def register_funding_models() -> list[Any]:
+    from tontine_gift.funding import GiftFunding
+
+    return [GiftFunding()]
+
+
+@hookimpl
+def register_migrations() -> list[str]:
+    return [str(HERE / "migrations")]
+
+
+@hookimpl
+def register_blueprints(app: Any) -> list[Any]:
+    from tontine_gift.views import bp
+
+    return [bp]
+
+
+@hookimpl
+def register_nav_links(user: Any) -> list[tuple[str, str]]:
+    from flask import url_for
+    from flask_babel import gettext as _
+
+    if user is None or not getattr(user, "is_authenticated", False):
+        return []
+    return [(_("My rewards"), url_for("gift.my_rewards"))]
+
+
+@hookimpl
+def project_saved(project: Any) -> None:
+    """Stretch goals must lie above the goal (the terms schema does not know the goal)."""
+    if project.funding_model != "gift":
+        return
+    from flask_babel import gettext as _
+
+    from tontine.errors import DomainError
+    from tontine_gift.funding import stretch_goals
+    from tontine.money import Money
+
+    goals = stretch_goals(project, Money(0, project.currency))
+    if any(goal.amount.amount <= project.goal_amount for goal in goals):
+        raise DomainError(
+            _("Each stretch goal must be above the goal."), field="terms.stretch_goals"
+        )
+
+
+@hookimpl
+def load_demo_data() -> str | None:
+    from tontine_gift.demo import load
+
+    return load()

@@ -1,0 +1,5 @@
+"""Demo dreams (placeholder)."""
+
+
+def load() -> str:
+    return "gift: nothing yet"

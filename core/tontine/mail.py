@@ -77,9 +77,9 @@ def build_message(payload: dict[str, Any]) -> EmailMessage:
     message["Subject"] = payload["subject"]
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = payload.get("message_id") or make_msgid()
+    message.set_content(payload["body"])  # clears Content-* headers: set them after
     if payload.get("locale"):
         message["Content-Language"] = payload["locale"]
-    message.set_content(payload["body"])
     return message
 
 

@@ -98,7 +98,7 @@ M = TypeVar("M")
 def lock_row(model: type[M], ident: Any) -> M | None:
     """Load a row for update: a row lock on PostgreSQL, the write lock already held on SQLite."""
     return db.session.scalars(
-        select(model).where(model.id == ident).with_for_update()  # type: ignore[attr-defined]
+        select(model).where(model.id == ident).with_for_update(of=model)  # type: ignore[attr-defined]
     ).one_or_none()
 
 

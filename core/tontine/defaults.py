@@ -13,8 +13,9 @@ def register_blueprints(app: Any) -> list[Any]:
     from tontine.payments.views import bp as payments
     from tontine.projects.views import bp as projects
     from tontine.site.views import bp as site
+    from tontine.storage import media
 
-    return [site, accounts, projects, payments]
+    return [site, accounts, projects, payments, media]
 
 
 @hookimpl

@@ -19,7 +19,7 @@ from tontine.db import db, lock_row, unit_of_work, utcnow
 from tontine.errors import DomainError, Forbidden, NotFound
 from tontine.extensions import hook, registry
 from tontine.funding import CloseOutcome, FundingModel
-from tontine.money import Money
+from tontine.money import Money, MoneyError
 from tontine.payments.models import Contribution
 from tontine.payments.states import HOLDS_FUNDS, RESERVES
 from tontine.projects import states
@@ -76,7 +76,7 @@ def _validated(data: dict[str, Any], partial: bool = False) -> dict[str, Any]:
         field, messages = next(iter(exc.normalized_messages().items()))
         message = messages[0] if isinstance(messages, list) else str(messages)
         raise DomainError(f"{field}: {message}", field=str(field)) from exc
-    if "funding_model" in clean or "terms" in clean:
+    if "terms" in clean:  # a partial update without terms keeps the saved ones
         model = funding_model(clean.get("funding_model", data.get("funding_model", "")))
         try:
             clean["terms"] = model.terms_schema().load(clean.get("terms") or {})
@@ -92,7 +92,10 @@ def _apply(project: Project, clean: dict[str, Any]) -> None:
         if field in clean:
             setattr(project, field, clean[field])
     if "goal" in clean:
-        project.goal_amount = Money.from_decimal(clean["goal"], project.currency).amount
+        try:
+            project.goal_amount = Money.from_decimal(clean["goal"], project.currency).amount
+        except MoneyError as exc:
+            raise DomainError(f"goal: {exc}", field="goal") from exc
     if "duration_days" in clean:
         project.terms = {**(project.terms or {}), "duration_days": clean["duration_days"]}
     if "photo" in clean:

@@ -2,14 +2,49 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
-from sqlalchemy import select
+from flask_login import current_user
+from sqlalchemy import func, select
 
 from tontine.db import db
+from tontine.extensions import registry
+from tontine.money import Money
+from tontine.payments.models import Contribution
+from tontine.payments.states import HOLDS_FUNDS
+from tontine.plugins import collect
 from tontine.projects import states
+from tontine.projects.browse import cards_for
 from tontine.projects.models import Project
 
 bp = Blueprint("site", __name__)
+
+
+def site_numbers() -> dict[str, Any]:
+    """What the home page boasts about: open projects, money raised per currency, supporters."""
+    open_count = db.session.scalar(
+        select(func.count()).select_from(Project).where(Project.state == states.OPEN)
+    )
+    totals = db.session.execute(
+        select(
+            Contribution.currency,
+            func.coalesce(func.sum(Contribution.amount - Contribution.refunded_amount), 0),
+        )
+        .where(Contribution.state.in_(HOLDS_FUNDS))
+        .group_by(Contribution.currency)
+        .order_by(Contribution.currency)
+    ).all()
+    supporters = db.session.scalar(
+        select(func.count(func.distinct(Contribution.supporter_id))).where(
+            Contribution.state.in_(HOLDS_FUNDS)
+        )
+    )
+    return {
+        "open_projects": int(open_count or 0),
+        "raised": [Money(int(total), currency) for currency, total in totals if total],
+        "supporters": int(supporters or 0),
+    }
 
 
 @bp.get("/")
@@ -20,7 +55,19 @@ def home():  # type: ignore[no-untyped-def]
         .order_by(Project.featured.desc(), Project.id.desc())
         .limit(6)
     ).all()
-    return render_template("site/home.html", featured=featured)
+    return render_template(
+        "site/home.html", cards=cards_for(featured), numbers=site_numbers()
+    )
+
+
+@bp.app_context_processor
+def navigation() -> dict[str, Any]:
+    """Links plugins add to the navigation (``register_nav_links``), for this visitor."""
+
+    def nav_links() -> list[tuple[str, str]]:
+        return collect(registry().pm, "register_nav_links", user=current_user)
+
+    return {"nav_links": nav_links}
 
 
 @bp.post("/locale")

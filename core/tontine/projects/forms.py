@@ -1,0 +1,123 @@
+"""Project forms (Flask-WTF: every one carries a CSRF token).
+
+The forms check shape (required, lengths, a number); the domain rules live in the services
+and ``ProjectInputSchema``, whose messages the views show on the same form.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from werkzeug.datastructures import MultiDict
+from wtforms import DecimalField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
+
+from tontine.projects.schemas import CATEGORIES
+
+CATEGORY_LABELS: dict[str, Any] = {
+    "art": _l("Art"),
+    "community": _l("Community"),
+    "education": _l("Education"),
+    "environment": _l("Environment"),
+    "food": _l("Food"),
+    "health": _l("Health"),
+    "housing": _l("Housing"),
+    "music": _l("Music"),
+    "sport": _l("Sport"),
+    "technology": _l("Technology"),
+    "travel": _l("Travel"),
+    "business": _l("Business"),
+}
+
+STATE_LABELS: dict[str, Any] = {
+    "draft": _l("Draft"),
+    "in_review": _l("In review"),
+    "rejected": _l("Rejected"),
+    "open": _l("Open"),
+    "funded": _l("Funded"),
+    "failed": _l("Not funded"),
+    "running": _l("Running"),
+    "completed": _l("Completed"),
+    "withdrawn": _l("Withdrawn"),
+    "delinquent": _l("Late repayments"),
+    "defaulted": _l("Defaulted"),
+}
+
+
+def category_choices(blank: Any = None) -> list[tuple[str, Any]]:
+    return [("", blank or _l("No category"))] + [(c, CATEGORY_LABELS.get(c, c)) for c in CATEGORIES]
+
+
+class ProjectForm(FlaskForm):
+    """Create or edit a listing; the funding model's terms come as ``terms.<name>`` inputs."""
+
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(min=3, max=120)])
+    summary = StringField(_l("Summary in one sentence"), validators=[Length(max=280)])
+    story = TextAreaField(
+        _l("Your story"),
+        validators=[Length(max=20000)],
+        description=_l("Who you are, what the money is for, what will change. Blank lines start a new paragraph."),
+    )
+    place = StringField(_l("Town or place"), validators=[Length(max=120)])
+    country = StringField(
+        _l("Country (two-letter code)"),
+        validators=[Optional(), Regexp(r"^[A-Za-z]{2}$", message=_l("Use a two-letter code, e.g. FR."))],
+    )
+    category = SelectField(_l("Category"), choices=[], validate_choice=True)
+    goal = DecimalField(
+        _l("Goal"),
+        places=None,
+        validators=[InputRequired(), NumberRange(min=1, max=100_000_000)],
+    )
+    duration_days = IntegerField(
+        _l("Duration (days)"), default=30, validators=[InputRequired(), NumberRange(min=1, max=120)]
+    )
+    funding_model = SelectField(_l("Funding model"), choices=[], validate_choice=True)
+    photo = FileField(_l("Photo (JPEG, PNG or WebP)"))
+
+    def __init__(self, *args: Any, models: list[tuple[str, str]] | None = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.category.choices = category_choices()
+        self.funding_model.choices = models or []
+
+    #: Fields that can still change once a project is published (see services.update_project).
+    LIVE_FIELDS = ("summary", "story", "photo")
+
+
+def terms_from(form: MultiDict[str, str]) -> dict[str, Any]:
+    """Collect the ``terms.<name>`` inputs into the terms dict (repeated names → list)."""
+    terms: dict[str, Any] = {}
+    for key in form:
+        if key.startswith("terms.") and len(key) > 6:
+            values = form.getlist(key)
+            terms[key[6:]] = values[0] if len(values) == 1 else values
+    return terms
+
+
+class UpdateForm(FlaskForm):
+    """A journal entry."""
+
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=120)])
+    body = TextAreaField(_l("What happened"), validators=[DataRequired(), Length(max=20000)])
+
+
+class CommentForm(FlaskForm):
+    body = TextAreaField(_l("Your comment"), validators=[DataRequired(), Length(max=2000)])
+
+
+class RejectForm(FlaskForm):
+    reason = TextAreaField(
+        _l("Why is it rejected? (the owner sees this)"),
+        validators=[DataRequired(message=_l("Say why the project is rejected.")), Length(max=500)],
+    )
+
+
+class ActionForm(FlaskForm):
+    """A button that changes state (submit, approve, withdraw): only the CSRF token."""
+
+
+class WithdrawForm(FlaskForm):
+    reason = StringField(_l("Reason (optional)"), validators=[Length(max=500)])

@@ -19,7 +19,7 @@ DEFAULTS: dict[str, Any] = {
     "max_fetch_bytes": 1024 * 1024,
     "max_redirects": 3,
     "max_inbox_bytes": 256 * 1024,
-    "signature_window_seconds": 12 * 3600,
+    "signature_window_seconds": 3600,
     "inbox_rate_limit": 300,  # requests per remote host per minute
     "delivery_retry_base_seconds": 60,
     "auto_accept_follows": True,

@@ -256,7 +256,8 @@ def export_personal_data(user: User) -> dict[str, Any]:
             "erased_at": _when(user.erased_at),
         },
         "roles": [
-            {"role": str(a.role), "organization_id": a.organization_id} for a in user.roles
+            {"role": str(a.role), "organization_id": a.organization_id}
+            for a in sorted(user.roles, key=lambda a: a.id)
         ],
         "identities": [{"issuer": i.issuer, "subject": i.subject} for i in user.identities],
         "people": [

@@ -59,10 +59,21 @@ class PaymentProvider:
     label: str = ""
     #: Whether supporters may choose it at checkout (``balance`` needs a logged-in supporter).
     requires_account: bool = False
+    #: How long an unfinished payment reserves its share of the goal (None: the site's
+    #: ``CHECKOUT_EXPIRY_MINUTES``); a bank transfer takes days, a card checkout minutes.
+    expiry_minutes: int | None = None
+    #: Whether money raised can be paid out through it (a Tontine balance cannot).
+    pays_out: bool = True
+    #: Whether staff confirm by hand that the money arrived (``mark_received``).
+    staff_confirms: bool = False
 
     def start(self, payment: Payment, return_url: str) -> StartResult:
         """Begin collecting ``payment``; return a redirect or instructions."""
         raise NotImplementedError
+
+    def resume(self, payment: Payment) -> StartResult | None:
+        """Where a supporter returning to an unfinished payment goes (a retried form)."""
+        return None
 
     def parse_webhook(self, request: Request) -> list[ProviderEvent]:
         """Verify the request's signature and map it to events; raise ``InvalidWebhook``."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 from decimal import Decimal
+from collections.abc import Callable
 from typing import Any
 
 from flask import current_app
@@ -38,6 +39,9 @@ from tontine.projects import states as project_states
 from tontine.projects.models import Project
 
 PLATFORM = "platform"
+#: Largest amount (minor units) accepted from a form or API: far above any real gift,
+#: well inside a 64-bit column, so absurd input is refused instead of overflowing.
+MAX_MINOR_UNITS = 10**13
 
 
 def provider(key: str) -> PaymentProvider:
@@ -64,7 +68,7 @@ def contribute(
     amount: Decimal | str,
     provider_key: str,
     idempotency_key: str,
-    return_url: str,
+    return_url: str | Callable[[Contribution], str],
     tip: Decimal | str = "0",
     details: dict[str, Any] | None = None,
     anonymous: bool = False,
@@ -73,7 +77,8 @@ def contribute(
     """Reserve a contribution and start its payment; returns (contribution, payment, start).
 
     Retrying with the same ``idempotency_key`` returns the first contribution (and a ``None``
-    start result: the caller sends the supporter to the existing payment).
+    start result: the caller sends the supporter to the existing payment). ``return_url``
+    may be a function of the new contribution (the page that shows its outcome).
     """
     if not idempotency_key or len(idempotency_key) > 80:
         raise DomainError("A contribution needs an idempotency key of at most 80 characters.")
@@ -107,6 +112,8 @@ def contribute(
             raise ContributionRefused("The amount must be positive.", field="amount")
         if tip_money.amount < 0:
             raise ContributionRefused("The tip cannot be negative.", field="tip")
+        if money.amount > MAX_MINOR_UNITS or tip_money.amount > MAX_MINOR_UNITS:
+            raise ContributionRefused("This amount is too large.", field="amount")
         from tontine.projects.services import funding_model, reserved
 
         model = funding_model(project)
@@ -141,9 +148,9 @@ def contribute(
         session.add(contribution)
         session.flush()
         model.reserve(project, contribution)
-        expiry = timedelta(minutes=int(current_app.config["CHECKOUT_EXPIRY_MINUTES"]))
-        if chosen.key == "manual":
-            expiry = timedelta(days=14)
+        expiry = timedelta(
+            minutes=chosen.expiry_minutes or int(current_app.config["CHECKOUT_EXPIRY_MINUTES"])
+        )
         payment = Payment(
             contribution=contribution,
             provider=chosen.key,
@@ -154,7 +161,9 @@ def contribute(
         )
         session.add(payment)
         session.flush()
-        result = chosen.start(payment, return_url)
+        result = chosen.start(
+            payment, return_url(contribution) if callable(return_url) else return_url
+        )
         payment.provider_ref = result.provider_ref
         if result.state != PaymentState.CREATED and can_move(payment.state, result.state):
             _set_state(payment, result.state)
@@ -172,38 +181,63 @@ def _set_state(payment: Payment, state: PaymentState) -> None:
 # --- Provider events --------------------------------------------------------------------
 
 
+UNKNOWN = ("unknown payment", "unknown payout")
+
+
 def apply_event(provider_key: str, event: ProviderEvent) -> str:
-    """Apply one provider event once; returns what happened ("applied", "duplicate", …)."""
+    """Apply one provider event once; returns what happened ("applied", "duplicate", …).
+
+    The payment (or payout) row is locked first, so concurrent deliveries of one event are
+    serialized and the second finds the stored event. An event for a payment we do not know
+    (yet: a provider may call back before our transaction commits) writes nothing and
+    returns "unknown payment", so that a later delivery can still be applied.
+    """
     with unit_of_work() as session:
-        record = PaymentEvent(
-            provider=provider_key,
-            event_id=event.event_id,
-            kind=event.kind,
-            amount=event.amount,
-        )
-        try:
-            with session.begin_nested():
-                session.add(record)
-        except IntegrityError:
-            return "duplicate"
         if event.kind in ("payout_paid", "payout_failed"):
-            outcome = _apply_payout_event(provider_key, event)
-            record.applied = outcome == "applied"
-            record.note = outcome
-            return outcome
-        payment = session.scalars(
-            select(Payment)
-            .where(Payment.provider == provider_key, Payment.provider_ref == event.provider_ref)
-            .with_for_update()
-        ).first()
-        if payment is None:
-            record.note = "unknown payment"
-            return "unknown payment"
-        record.payment_id = payment.id
-        outcome = _apply_to_payment(payment, event)
+            payout = session.scalars(
+                select(Payout)
+                .where(Payout.provider == provider_key, Payout.provider_ref == event.provider_ref)
+                .with_for_update()
+            ).first()
+            if payout is None:
+                return "unknown payout"
+            record = _record_event(provider_key, event, None)
+            if record is None:
+                return "duplicate"
+            outcome = _apply_payout_event(payout, event)
+        else:
+            payment = session.scalars(
+                select(Payment)
+                .where(Payment.provider == provider_key, Payment.provider_ref == event.provider_ref)
+                .with_for_update()
+            ).first()
+            if payment is None:
+                return "unknown payment"
+            record = _record_event(provider_key, event, payment.id)
+            if record is None:
+                return "duplicate"
+            outcome = _apply_to_payment(payment, event)
         record.applied = outcome == "applied"
-        record.note = outcome
+        record.note = outcome[:200]
         return outcome
+
+
+def _record_event(provider_key: str, event: ProviderEvent, payment_id: int | None) -> PaymentEvent | None:
+    """Store the event once; None when it was stored before (a duplicate delivery)."""
+    session = db.session
+    record = PaymentEvent(
+        provider=provider_key,
+        event_id=event.event_id[:120],
+        kind=event.kind[:40],
+        amount=event.amount,
+        payment_id=payment_id,
+    )
+    try:
+        with session.begin_nested():
+            session.add(record)
+    except IntegrityError:
+        return None
+    return record
 
 
 def _apply_to_payment(payment: Payment, event: ProviderEvent) -> str:
@@ -235,8 +269,10 @@ def _apply_to_payment(payment: Payment, event: ProviderEvent) -> str:
         post("contribution", legs, memo=f"contribution {contribution.id}", cause=f"payment:{payment.id}:succeeded")
         hook().contribution_confirmed(contribution=contribution)
         if project.state in (project_states.FAILED, project_states.WITHDRAWN):
+            # Paid after the project failed: the refund scheduled at close found nothing
+            # to refund then, so this one needs its own job.
             enqueue("refund_contribution", {"contribution_id": contribution.id},
-                    dedupe_key=f"refund:{contribution.id}")
+                    dedupe_key=f"refund:{contribution.id}:late")
     elif target == PaymentState.LOST and previous == PaymentState.DISPUTED:
         kind, ref = source_account(payment, contribution)
         remaining = payment.amount - payment.refunded_amount
@@ -373,13 +409,14 @@ def request_payout(project_id: int, actor: User) -> Payout:
             raise DomainError("There is nothing left to pay out.")
         fee = percent_of(held.amount, Decimal(str(current_app.config["PLATFORM_FEE_PERCENT"])))
         net = held.amount - fee
-        provider_key = current_app.config["PAYMENT_PROVIDERS"][0]
+        provider_key = payout_provider_key()
         payout = Payout(
             project_id=project.id, amount=net, fee_amount=fee, currency=project.currency,
             provider=provider_key, requested_by=actor.id,
         )
         session.add(payout)
         session.flush()
+        payout.provider_ref = f"payout-{payout.id}"
         post(
             "payout",
             [
@@ -397,13 +434,17 @@ def request_payout(project_id: int, actor: User) -> Payout:
     return payout
 
 
-def _apply_payout_event(provider_key: str, event: ProviderEvent) -> str:
-    payout = db.session.scalars(
-        select(Payout).where(Payout.provider == provider_key, Payout.provider_ref == event.provider_ref)
-        .with_for_update()
-    ).first()
-    if payout is None:
-        return "unknown payout"
+def payout_provider_key() -> str:
+    """The first configured provider that can send money out (a balance cannot)."""
+    for key in current_app.config["PAYMENT_PROVIDERS"]:
+        found = registry().payment_providers.get(key)
+        if found is not None and found.pays_out:
+            return key
+    raise DomainError("No payment method of this site can pay money out.")
+
+
+def _apply_payout_event(payout: Payout, event: ProviderEvent) -> str:
+    provider_key = payout.provider
     target = PayoutState.PAID if event.kind == "payout_paid" else PayoutState.FAILED
     if payout.state != PayoutState.REQUESTED:
         return "ignored"
@@ -436,13 +477,34 @@ def mark_received(payment_id: int, staff: User, reason: str) -> str:
     if not reason.strip():
         raise DomainError("Say how the transfer was checked.", field="reason")
     with unit_of_work():
-        payment = db.session.get(Payment, payment_id)
+        payment = lock_row(Payment, payment_id)
         if payment is None:
             raise NotFound("No such payment.")
+        if not registry().payment_providers.get(payment.provider, PaymentProvider()).staff_confirms:
+            raise DomainError("Only bank transfers are marked received by staff.")
+        if payment.state not in (PaymentState.CREATED, PaymentState.PENDING, PaymentState.REQUIRES_ACTION):
+            raise Conflict(f"This payment is already {payment.state.value}.")
         record_staff_action(staff, "transfer_received", f"payment:{payment.id}", reason)
         return apply_event(payment.provider, ProviderEvent(
             event_id=f"staff-received-{payment.id}", provider_ref=payment.provider_ref,
             kind=PaymentState.SUCCEEDED.value))
+
+
+def pending_transfers() -> list[Payment]:
+    """Payments waiting for staff to confirm money arrived (bank transfers), oldest first."""
+    keys = [key for key, found in registry().payment_providers.items() if found.staff_confirms]
+    return list(db.session.scalars(
+        select(Payment).where(
+            Payment.provider.in_(keys),
+            Payment.state.in_((PaymentState.CREATED, PaymentState.PENDING, PaymentState.REQUIRES_ACTION)),
+        ).order_by(Payment.id)
+    ))
+
+
+def payouts_of(project_id: int) -> list[Payout]:
+    return list(db.session.scalars(
+        select(Payout).where(Payout.project_id == project_id).order_by(Payout.id.desc())
+    ))
 
 
 def contributions_of(user: User) -> list[Contribution]:

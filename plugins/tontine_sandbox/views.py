@@ -1,0 +1,141 @@
+"""The sandbox's checkout pages, served by the instance as a provider's page would be.
+
+The supporter's choice becomes signed webhooks queued for delivery (see ``provider``); the
+page itself never changes the payment: only the webhook does, as with a real provider.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import SelectField
+from wtforms.validators import InputRequired
+
+from tontine.db import db, lock_row, unit_of_work
+from tontine.errors import Conflict, DomainError
+from tontine.payments.models import Payment
+from tontine.payments.states import PaymentState
+from tontine.projects.models import Project
+from tontine_sandbox.provider import (
+    FINAL_KINDS,
+    event_body,
+    payment_event_id,
+    send_events,
+    sent_event_ids,
+)
+
+bp = Blueprint("sandbox", __name__, url_prefix="/sandbox")
+
+WAITING = (PaymentState.CREATED, PaymentState.PENDING, PaymentState.REQUIRES_ACTION)
+
+#: What each button sends: ``(event kind, reason)`` in the order a real provider would.
+ACTIONS: dict[str, list[tuple[str, str]]] = {
+    "pay": [("pending", ""), ("succeeded", "")],
+    "pay_3ds": [("requires_action", "")],
+    "decline": [("failed", "card_declined")],
+    "abandon": [("cancelled", "abandoned at checkout")],
+    "authenticate": [("succeeded", "")],
+    "fail_authentication": [("failed", "authentication_failed")],
+}
+
+
+class CheckoutForm(FlaskForm):
+    action = SelectField(
+        choices=[("pay", _l("Pay")), ("pay_3ds", _l("Pay with 3-D Secure")),
+                 ("decline", _l("Decline")), ("abandon", _l("Abandon"))],
+        validators=[InputRequired(_l("Choose what happens to this payment."))],
+        validate_choice=True,
+    )
+
+
+class ChallengeForm(FlaskForm):
+    action = SelectField(
+        choices=[("authenticate", _l("Authenticate")),
+                 ("fail_authentication", _l("Fail authentication"))],
+        validators=[InputRequired(_l("Choose what happens to this payment."))],
+    )
+
+
+def _payment(ref: str) -> Payment:
+    payment = db.session.scalars(
+        select(Payment).where(Payment.provider == "sandbox", Payment.provider_ref == ref)
+    ).first()
+    if payment is None:
+        abort(404)
+    return payment
+
+
+def _safe_return(target: str | None, payment: Payment) -> str:
+    """Back to the site after the checkout: only to an address on this site."""
+    base = current_app.config["BASE_URL"]
+    if target and (target.startswith(base + "/") or (target.startswith("/") and not target.startswith("//"))):
+        return target
+    return url_for("payments.checkout_done", contribution_id=payment.contribution_id)
+
+
+def decide(ref: str, action: str) -> None:
+    """Record the supporter's choice by queueing its webhooks; one final outcome per payment."""
+    with unit_of_work():
+        payment = _payment(ref)
+        locked = lock_row(Payment, payment.id)
+        assert locked is not None
+        if locked.state not in WAITING:
+            raise Conflict(_("This payment is already %(state)s.", state=locked.state.value))
+        finals = [payment_event_id(ref, kind) for kind in FINAL_KINDS]
+        if sent_event_ids(finals):
+            raise Conflict(_("This checkout is finished; the bank's answer is on its way."))
+        send_events([
+            (payment_event_id(ref, kind),
+             event_body(payment_event_id(ref, kind), kind, ref, locked.amount, reason))
+            for kind, reason in ACTIONS[action]
+        ])
+
+
+def _render(template: str, ref: str, form: FlaskForm, error: str | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+    payment = _payment(ref)
+    project = db.session.get(Project, payment.contribution.project_id)
+    decided = bool(sent_event_ids([payment_event_id(ref, kind) for kind in FINAL_KINDS]))
+    return render_template(
+        template, payment=payment, project=project, form=form, error=error,
+        open=payment.state in WAITING and not decided,
+        return_to=request.args.get("return_to", ""),
+    ), status
+
+
+@bp.get("/checkout/<ref>")
+def checkout(ref: str):  # type: ignore[no-untyped-def]
+    return _render("sandbox/checkout.html", ref, CheckoutForm())
+
+
+@bp.post("/checkout/<ref>")
+def checkout_submit(ref: str):  # type: ignore[no-untyped-def]
+    return _submit(ref, CheckoutForm(), "sandbox/checkout.html")
+
+
+@bp.get("/checkout/<ref>/3ds")
+def challenge(ref: str):  # type: ignore[no-untyped-def]
+    return _render("sandbox/challenge.html", ref, ChallengeForm())
+
+
+@bp.post("/checkout/<ref>/3ds")
+def challenge_submit(ref: str):  # type: ignore[no-untyped-def]
+    return _submit(ref, ChallengeForm(), "sandbox/challenge.html")
+
+
+def _submit(ref: str, form: FlaskForm, template: str):  # type: ignore[no-untyped-def]
+    payment = _payment(ref)
+    if not form.validate_on_submit():
+        return _render(template, ref, form, _("Choose one of the buttons."), 400)
+    try:
+        decide(ref, form.action.data)
+    except DomainError as exc:
+        return _render(template, ref, form, exc.message, exc.status)
+    return_to = request.args.get("return_to")
+    if form.action.data == "pay_3ds":
+        target = url_for("sandbox.challenge", ref=ref, return_to=return_to) if return_to else url_for(
+            "sandbox.challenge", ref=ref)
+        return redirect(target, 303)
+    return redirect(_safe_return(return_to, payment), 303)

@@ -23,6 +23,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
@@ -44,8 +45,8 @@ bp = Blueprint("accounts", __name__, url_prefix="/account")
 @bp.record_once
 def _configure_login_manager(state: Any) -> None:
     """Flask-Login's "please log in" message, translated like every other string."""
-    login_manager.login_message = "Please log in to see this page."
-    login_manager.localize_callback = _
+    login_manager.login_message = lazy_gettext("Please log in to see this page.")
+    login_manager.localize_callback = str  # evaluates the lazy string in the request's locale
     login_manager.login_message_category = "info"
 
 

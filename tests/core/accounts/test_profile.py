@@ -68,3 +68,8 @@ def test_every_account_page_uses_the_site_layout(app, client, login, make_user):
 def test_account_pages_are_translated_in_french(app, client):
     page = client.get("/account/login", headers={"Accept-Language": "fr"}).get_data(as_text=True)
     assert '<html lang="fr">' in page
+
+
+def test_login_redirect_explains_why(app, client):
+    page = client.get("/account/", follow_redirects=True).get_data(as_text=True)
+    assert "Please log in to see this page." in page

@@ -137,6 +137,9 @@ def clean_image(data: bytes) -> tuple[bytes, str]:
 
 
 def _encode(image: Image.Image, fmt: str) -> bytes:
+    # Pillow re-writes what it finds in ``info`` (comments, EXIF, XMP): keep only the colours.
+    icc = image.info.get("icc_profile")
+    image.info = {"icc_profile": icc} if icc else {}
     out = io.BytesIO()
     if fmt == "JPEG":
         if image.mode not in ("RGB", "L"):

@@ -66,7 +66,7 @@ class ProjectForm(FlaskForm):
         _l("Country (two-letter code)"),
         validators=[Optional(), Regexp(r"^[A-Za-z]{2}$", message=_l("Use a two-letter code, e.g. FR."))],
     )
-    category = SelectField(_l("Category"), choices=[], validate_choice=True)
+    category = SelectField(_l("Category"), choices=[], default="", validate_choice=True)
     goal = DecimalField(
         _l("Goal"),
         places=None,

@@ -292,9 +292,15 @@ def login() -> Callable[[Any, Any], None]:
     """``login(client, user)``: start a session for ``user`` without the form."""
 
     def do_login(client: Any, user: Any) -> None:
+        from flask import g, has_app_context
+
         with client.session_transaction() as session:
             session["_user_id"] = user.get_id()
             session["_fresh"] = True
+        if has_app_context():
+            # Requests reuse the test's app context and so its ``g``, where flask-login
+            # caches the user of the previous request: forget it so the switch takes.
+            g.pop("_login_user", None)
 
     return do_login
 

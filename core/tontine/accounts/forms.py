@@ -34,9 +34,7 @@ def _new_password_field(label: str | None = None) -> PasswordField:
             Length(
                 min=MIN_PASSWORD,
                 max=MAX_PASSWORD,
-                message=_l(
-                    "The password needs at least %(n)d characters.", n=MIN_PASSWORD
-                ),
+                message=_l("The password needs at least %(n)d characters.", n=MIN_PASSWORD),
             ),
         ],
     )

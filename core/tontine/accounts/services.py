@@ -114,7 +114,9 @@ def ensure_admin(*, email: str, display_name: str, password: str) -> User:
     user = find_by_email(email)
     if user is None:
         user = create_user(
-            email=email, password=password, display_name=display_name,
+            email=email,
+            password=password,
+            display_name=display_name,
             roles=(Role.SUPPORTER, Role.ADMIN),
         )
     else:
@@ -244,7 +246,9 @@ def export_personal_data(user: User) -> dict[str, Any]:
     updates = session.scalars(
         select(ProjectUpdate).where(ProjectUpdate.author_id == user.id).order_by(ProjectUpdate.id)
     ).all()
-    people = session.scalars(select(Person).where(Person.user_id == user.id).order_by(Person.id)).all()
+    people = session.scalars(
+        select(Person).where(Person.user_id == user.id).order_by(Person.id)
+    ).all()
     return {
         "account": {
             "id": user.id,

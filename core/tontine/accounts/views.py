@@ -212,7 +212,9 @@ def reset_request():  # type: ignore[no-untyped-def]
 @bp.route("/reset/<token>", methods=["GET", "POST"])
 def reset_password(token: str):  # type: ignore[no-untyped-def]
     if services.user_for_reset_token(token) is None:
-        message = _("This reset link is invalid, expired or already used. Please ask for a new one.")
+        message = _(
+            "This reset link is invalid, expired or already used. Please ask for a new one."
+        )
         return render_template("accounts/reset_invalid.html", message=message), 400
     form = ResetPasswordForm()
     if form.validate_on_submit():

@@ -27,7 +27,7 @@ class Inbox:
         self.messages: list[Message] = []
         self.envelopes: list[Any] = []
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.envelopes.append(envelope)
         self.messages.append(message_from_bytes(envelope.content))
         return "250 Message accepted for delivery"
@@ -69,10 +69,16 @@ def request_reset(client, form_post, email: str, **kw: Any):
     return form_post(client, "/account/reset", data={"email": email}, **kw)
 
 
-def test_reset_mail_is_queued_delivered_by_smtp_and_link_works_once(mail_app, smtp, make_user, form_post):
+def test_reset_mail_is_queued_delivered_by_smtp_and_link_works_once(
+    mail_app, smtp, make_user, form_post
+):
     user = make_user(email="ida@example.org", password="old password 123", name="Ida")
     victim_session = mail_app.test_client()
-    form_post(victim_session, "/account/login", data={"email": "ida@example.org", "password": "old password 123"})
+    form_post(
+        victim_session,
+        "/account/login",
+        data={"email": "ida@example.org", "password": "old password 123"},
+    )
     assert victim_session.get("/account/").status_code == 200
 
     client = mail_app.test_client()
@@ -100,14 +106,20 @@ def test_reset_mail_is_queued_delivered_by_smtp_and_link_works_once(mail_app, sm
     path = reset_link(message)
     page = client.get(path)
     assert page.status_code == 200 and "Choose a new password" in page.get_data(as_text=True)
-    done = form_post(client, path, data={"password": "new password 456", "confirm": "new password 456"})
+    done = form_post(
+        client, path, data={"password": "new password 456", "confirm": "new password 456"}
+    )
     assert done.status_code == 302 and done.headers["Location"] == "/account/login"
 
     # the new password works, the old one does not, and other sessions are logged out
     assert victim_session.get("/account/").status_code == 302
-    bad = form_post(client, "/account/login", data={"email": "ida@example.org", "password": "old password 123"})
+    bad = form_post(
+        client, "/account/login", data={"email": "ida@example.org", "password": "old password 123"}
+    )
     assert bad.status_code == 400
-    good = form_post(client, "/account/login", data={"email": "ida@example.org", "password": "new password 456"})
+    good = form_post(
+        client, "/account/login", data={"email": "ida@example.org", "password": "new password 456"}
+    )
     assert good.status_code == 302
 
     # a second use of the link is refused
@@ -116,7 +128,9 @@ def test_reset_mail_is_queued_delivered_by_smtp_and_link_works_once(mail_app, sm
     assert second.status_code == 400
     assert "invalid, expired or already used" in second.get_data(as_text=True)
     stamp = db.session.get(User, user.id).security_stamp
-    replay = again.post(path, data={"password": "third password 789", "confirm": "third password 789"})
+    replay = again.post(
+        path, data={"password": "third password 789", "confirm": "third password 789"}
+    )
     assert replay.status_code == 400
     db.session.expire_all()
     assert db.session.get(User, user.id).security_stamp == stamp
@@ -159,7 +173,9 @@ def test_tampered_or_forged_token_is_refused(mail_app, smtp, make_user, form_pos
 
     from tontine.accounts.services import RESET_SALT
 
-    forged = URLSafeTimedSerializer("another-secret", salt=RESET_SALT).dumps({"uid": 1, "stamp": "x"})
+    forged = URLSafeTimedSerializer("another-secret", salt=RESET_SALT).dumps(
+        {"uid": 1, "stamp": "x"}
+    )
     assert client.get(f"/account/reset/{forged}").status_code == 400
     # the genuine link still works
     assert client.get(path).status_code == 200
@@ -184,7 +200,10 @@ def test_reset_form_bad_input(mail_app, smtp, make_user, form_post):
     path = reset_link(smtp.messages[0])
     for data, message in [
         ({"password": "short", "confirm": "short"}, "The password needs at least 10 characters."),
-        ({"password": "new password 456", "confirm": "other password"}, "The two passwords do not match."),
+        (
+            {"password": "new password 456", "confirm": "other password"},
+            "The two passwords do not match.",
+        ),
     ]:
         response = form_post(client, path, data=data)
         assert response.status_code == 400

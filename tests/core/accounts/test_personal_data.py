@@ -52,7 +52,11 @@ def test_export_is_a_json_download_of_everything_about_me(app, client, login, st
     assert data["account"]["display_name"] == "Olga"
     assert sorted(r["role"] for r in data["roles"]) == ["project_owner", "supporter"]
     [gift] = data["contributions"]
-    assert (gift["amount"], gift["currency"], gift["project_title"]) == ("25.50", "EUR", "Pablo's garden")
+    assert (gift["amount"], gift["currency"], gift["project_title"]) == (
+        "25.50",
+        "EUR",
+        "Pablo's garden",
+    )
     assert [p["title"] for p in data["projects"]] == ["Olga's bakery"]
     assert [c["body"] for c in data["comments"]] == ["Good luck with the garden, Pablo!"]
     assert [u["title"] for u in data["updates"]] == ["The oven is here"]
@@ -61,7 +65,7 @@ def test_export_is_a_json_download_of_everything_about_me(app, client, login, st
 
 def test_export_holds_only_my_own_data(app, client, login, story):
     login(client, story["pablo"])
-    for path in ("/account/export", "/account/export?user_id=%d" % story["olga"].id):
+    for path in ("/account/export", f"/account/export?user_id={story['olga'].id}"):
         text = client.get(path).get_data(as_text=True)
         data = json.loads(text)
         assert data["account"]["email"] == "pablo@example.org"
@@ -93,8 +97,15 @@ def test_erase_needs_the_password_and_the_tick(app, client, login, form_post, st
     assert client.get("/account/").status_code == 200
 
 
-def test_erasure_anonymizes_and_keeps_the_books(books_app, make_user, make_project, give, login, form_post):
-    olga = make_user(email="olga@example.org", name="Olga", password=PASSWORD, roles=("supporter", "project_owner"))
+def test_erasure_anonymizes_and_keeps_the_books(
+    books_app, make_user, make_project, give, login, form_post
+):
+    olga = make_user(
+        email="olga@example.org",
+        name="Olga",
+        password=PASSWORD,
+        roles=("supporter", "project_owner"),
+    )
     pablo = make_user(email="pablo@example.org", name="Pablo")
     bakery = make_project(owner=olga, funding_model="plain", goal=100_000)
     garden = make_project(owner=pablo, funding_model="plain", goal=50_000)
@@ -103,7 +114,9 @@ def test_erasure_anonymizes_and_keeps_the_books(books_app, make_user, make_proje
     add_comment(garden, olga, "Good luck with the garden!")
     add_comment(garden, pablo, "Thank you!")
     with db.session.begin_nested():
-        db.session.add(ExternalIdentity(user_id=olga.id, issuer="https://id.example", subject="olga-1"))
+        db.session.add(
+            ExternalIdentity(user_id=olga.id, issuer="https://id.example", subject="olga-1")
+        )
     db.session.commit()
     old_stamp = olga.security_stamp
     books_before = trial_balance()
@@ -121,21 +134,34 @@ def test_erasure_anonymizes_and_keeps_the_books(books_app, make_user, make_proje
     assert user.email is None and user.password_hash is None
     assert user.display_name == "Erased account" and user.erased_at is not None
     assert user.security_stamp != old_stamp
-    assert db.session.scalars(select(ExternalIdentity).where(ExternalIdentity.user_id == olga.id)).all() == []
+    assert (
+        db.session.scalars(
+            select(ExternalIdentity).where(ExternalIdentity.user_id == olga.id)
+        ).all()
+        == []
+    )
     person = db.session.scalars(select(Person).where(Person.user_id == olga.id)).one()
     assert (person.name, person.photo, person.consent_publish, person.consent_federate) == (
-        "Anonymous", None, False, False,
+        "Anonymous",
+        None,
+        False,
+        False,
     )
     bodies = {c.author_id: c.body for c in db.session.scalars(select(Comment))}
     assert bodies == {olga.id: "", pablo.id: "Thank you!"}
     # the books and the projects' totals do not move
     assert trial_balance() == books_before == {"EUR": 0}
-    assert (raised(db.session.get(Project, garden.id)), raised(db.session.get(Project, bakery.id))) == raised_before
+    assert (
+        raised(db.session.get(Project, garden.id)),
+        raised(db.session.get(Project, bakery.id)),
+    ) == raised_before
     # no StaffAction when people erase themselves
     assert db.session.scalars(select(StaffAction)).all() == []
 
     # and the account cannot log in any more, with the old e-mail or anything else
-    response = form_post(client, "/account/login", data={"email": "olga@example.org", "password": PASSWORD})
+    response = form_post(
+        client, "/account/login", data={"email": "olga@example.org", "password": PASSWORD}
+    )
     assert response.status_code == 400
     old_session = books_app.test_client()
     with old_session.session_transaction() as cookie:  # a session from before the erasure
@@ -151,7 +177,9 @@ def test_admin_erasure_is_recorded_as_a_staff_action(app, make_user, story):
     erase_account(story["olga"], admin, reason="request by letter of 3 May")
     action = db.session.scalars(select(StaffAction)).one()
     assert (action.actor_id, action.action, action.subject) == (
-        admin.id, "erase_account", f"user:{story['olga'].id}",
+        admin.id,
+        "erase_account",
+        f"user:{story['olga'].id}",
     )
     assert action.reason == "request by letter of 3 May"
     assert db.session.get(User, story["olga"].id).erased_at is not None

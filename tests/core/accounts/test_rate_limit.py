@@ -27,7 +27,9 @@ def test_limit_is_per_email_and_per_address(app, client, form_post, make_user):
     ok = attempt(client, form_post, "gus@example.org", password="correct horse battery")
     assert ok.status_code == 302
     other = app.test_client()
-    response = attempt(other, form_post, "fay@example.org", environ_base={"REMOTE_ADDR": "10.0.0.9"})
+    response = attempt(
+        other, form_post, "fay@example.org", environ_base={"REMOTE_ADDR": "10.0.0.9"}
+    )
     assert response.status_code == 400
 
 

@@ -48,7 +48,9 @@ def test_signup_email_is_case_insensitive_and_trimmed(app, client, form_post):
         ({"display_name": "x" * 81}, "A display name has at most 80 characters."),
     ],
 )
-def test_signup_bad_input_gets_form_message_and_writes_nothing(app, client, form_post, change, message):
+def test_signup_bad_input_gets_form_message_and_writes_nothing(
+    app, client, form_post, change, message
+):
     response = form_post(client, "/account/signup", data={**GOOD, **change})
     assert response.status_code == 400
     assert message in response.get_data(as_text=True)
@@ -72,7 +74,9 @@ def test_signup_without_csrf_token_is_refused(app, client):
 def test_login_and_logout(app, client, form_post, make_user):
     make_user(email="ben@example.org", password="correct horse battery", name="Ben")
     response = form_post(
-        client, "/account/login", data={"email": "ben@example.org", "password": "correct horse battery"}
+        client,
+        "/account/login",
+        data={"email": "ben@example.org", "password": "correct horse battery"},
     )
     assert response.status_code == 302
     assert response.headers["Location"] == "/"
@@ -93,8 +97,12 @@ def test_logout_needs_csrf(app, client, login, make_user):
 
 def test_login_wrong_password_or_unknown_email_same_message(app, client, form_post, make_user):
     make_user(email="ben@example.org")
-    wrong = form_post(client, "/account/login", data={"email": "ben@example.org", "password": "nope nope nope"})
-    unknown = form_post(client, "/account/login", data={"email": "who@example.org", "password": "nope nope nope"})
+    wrong = form_post(
+        client, "/account/login", data={"email": "ben@example.org", "password": "nope nope nope"}
+    )
+    unknown = form_post(
+        client, "/account/login", data={"email": "who@example.org", "password": "nope nope nope"}
+    )
     for response in (wrong, unknown):
         assert response.status_code == 400
         assert "The e-mail address or the password is not right." in response.get_data(as_text=True)
@@ -119,7 +127,9 @@ def test_login_bad_input(app, client, form_post):
         ("javascript:alert(1)", "/"),
     ],
 )
-def test_login_next_only_redirects_to_local_paths(app, client, form_post, make_user, next_url, expected):
+def test_login_next_only_redirects_to_local_paths(
+    app, client, form_post, make_user, next_url, expected
+):
     make_user(email="ben@example.org", password="correct horse battery")
     response = form_post(
         client,
@@ -141,7 +151,11 @@ def test_login_applies_the_preferred_locale(app, client, form_post, make_user):
 
     user = make_user(email="camille@example.org", password="correct horse battery")
     update_profile(user, display_name="Camille", locale="fr")
-    form_post(client, "/account/login", data={"email": "camille@example.org", "password": "correct horse battery"})
+    form_post(
+        client,
+        "/account/login",
+        data={"email": "camille@example.org", "password": "correct horse battery"},
+    )
     page = client.get("/account/").get_data(as_text=True)
     assert '<html lang="fr">' in page
 

@@ -17,3 +17,15 @@ HERE = Path(__file__).parent
 @hookimpl
 def register_migrations() -> list[str]:
     return [str(HERE / "migrations" / "versions")]
+
+
+@hookimpl
+def register_blueprints(app: Any) -> list[Any]:
+    from tontine_federation.views import bp
+
+    return [bp]
+
+
+@hookimpl
+def register_template_dirs() -> list[str]:
+    return [str(HERE / "templates")]

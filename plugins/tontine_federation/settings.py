@@ -23,6 +23,7 @@ DEFAULTS: dict[str, Any] = {
     "inbox_rate_limit": 300,  # requests per remote host per minute
     "delivery_retry_base_seconds": 60,
     "auto_accept_follows": True,
+    "username": "tontine",
 }
 
 

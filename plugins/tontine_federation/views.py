@@ -1,0 +1,120 @@
+"""Discovery and the instance actor: WebFinger, NodeInfo 2.1, ``/actor`` and ``/ns``.
+
+Views are thin; every id comes from ``urls`` (BASE_URL), never from the Host header.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from flask import Blueprint, Response, current_app, render_template, request
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from tontine.db import db
+from tontine.extensions import registry
+from tontine_federation import actor, urls
+from tontine_federation.contexts import TONTINE_CONTEXT_URL, bundled
+from tontine_federation.negotiation import activity_response, wants_activity_json
+
+bp = Blueprint("federation", __name__)
+
+NODEINFO_SCHEMA = "http://nodeinfo.diaspora.software/ns/schema/2.1"
+
+
+def _json(document: Any, media_type: str, status: int = 200) -> Response:
+    response = Response(json.dumps(document, ensure_ascii=False), status=status)
+    response.headers["Content-Type"] = media_type
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+def _problem(status: int, title: str) -> Response:
+    return _json({"type": "about:blank", "title": title, "status": status},
+                 "application/problem+json", status)
+
+
+@bp.get("/.well-known/webfinger")
+def webfinger() -> Response:
+    resource = request.args.get("resource", "").strip()
+    if not resource or len(resource) > 500:
+        return _problem(400, _("The resource parameter is required."))
+    if not _is_us(resource):
+        return _problem(404, _("No such account here."))
+    document = {
+        "subject": f"acct:{urls.handle()}",
+        "aliases": [urls.actor_id(), urls.base() + "/"],
+        "links": [
+            {"rel": "self", "type": "application/activity+json", "href": urls.actor_id()},
+            {"rel": "http://webfinger.net/rel/profile-page", "type": "text/html",
+             "href": urls.base() + "/"},
+        ],
+    }
+    return _json(document, "application/jrd+json")
+
+
+def _is_us(resource: str) -> bool:
+    """``acct:name@host`` (host with or without our port), our origin, or our actor id."""
+    if resource.lower().startswith("acct:"):
+        name, sep, host = resource[5:].lstrip("@").rpartition("@")
+        return bool(sep) and name.lower() == urls.username().lower() and host.lower() in {
+            urls.host().lower(), urls.domain().lower()
+        }
+    return resource.rstrip("/") in {urls.base(), urls.actor_id()}
+
+
+@bp.get("/.well-known/nodeinfo")
+def nodeinfo_links() -> Response:
+    return _json(
+        {"links": [{"rel": NODEINFO_SCHEMA, "href": urls.base() + "/nodeinfo/2.1"}]},
+        "application/json",
+    )
+
+
+@bp.get("/nodeinfo/2.1")
+def nodeinfo() -> Response:
+    from tontine.accounts.models import User
+    from tontine.projects.models import Project
+    from tontine.projects.states import PUBLIC_STATES
+
+    users = db.session.scalar(select(func.count()).select_from(User).where(User.active.is_(True)))
+    listings = db.session.scalar(
+        select(func.count()).select_from(Project).where(Project.state.in_(PUBLIC_STATES))
+    )
+    try:
+        software_version = version("tontine")
+    except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
+        software_version = "0"
+    document = {
+        "version": "2.1",
+        "software": {"name": "tontine", "version": software_version},
+        "protocols": ["activitypub"],
+        "services": {"inbound": [], "outbound": []},
+        "openRegistrations": True,
+        "usage": {"users": {"total": users or 0}, "localPosts": listings or 0},
+        "metadata": {
+            "nodeName": current_app.config["NAME"],
+            "fundingModels": sorted(registry().funding_models),
+        },
+    }
+    return _json(document, f'application/json; profile="{NODEINFO_SCHEMA}#"')
+
+
+@bp.get("/actor")
+def instance_actor():  # type: ignore[no-untyped-def]
+    if wants_activity_json():
+        return activity_response(actor.to_ap())
+    response = Response(render_template("federation/actor.html", actor=actor.to_ap(),
+                                         handle=urls.handle()))
+    response.headers["Vary"] = "Accept"
+    return response
+
+
+@bp.get("/ns")
+def namespace() -> Response:
+    """The Tontine JSON-LD context (the same terms every published document carries inline)."""
+    response = _json(bundled(TONTINE_CONTEXT_URL), "application/ld+json")
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return response

@@ -115,13 +115,27 @@ def _truncate_all(app: Any) -> None:
                 conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
 
 
+#: Argon2 at its production cost takes ~0.1-0.5 s a hash; tests create many accounts.
+FAST_ARGON2 = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
+
+
 @pytest.fixture
 def make_app(
-    tmp_path: Path, _tontine_databases: _Databases, federation_key_pem: str
+    tmp_path: Path,
+    _tontine_databases: _Databases,
+    federation_key_pem: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[Callable[..., Any]]:
-    """Factory for migrated apps: ``make_app(plugins=[...], database="postgres", NAME="x")``."""
+    """Factory for migrated apps: ``make_app(plugins=[...], database="postgres", NAME="x")``.
+
+    Password hashes in these apps are still argon2id, at a cost fit for tests.
+    """
+    from argon2 import PasswordHasher
+
     from tontine import create_app
     from tontine.migrate import upgrade
+
+    monkeypatch.setattr("tontine.accounts.services._hasher", PasswordHasher(**FAST_ARGON2))
 
     apps: list[Any] = []
 

@@ -73,6 +73,12 @@ def site(gift_site: Callable[..., Any]) -> Any:
         yield app
 
 
+@pytest.fixture
+def app(site: Any) -> Any:
+    """The gift site stands in for the default ``app`` (so ``client`` talks to it)."""
+    return site
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def any_db_site(request: pytest.FixtureRequest, gift_site: Callable[..., Any]) -> Any:
     app = gift_site(database=request.param)

@@ -4,3 +4,45 @@ Lenders lend small sums to a borrower vetted by a local field partner, which dis
 loan and collects the repayments; repayments are split exactly among the lenders and
 credited to their Tontine balances, from which they lend again.
 """
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tontine.hookspecs import hookimpl
+from tontine_loan import models as _models  # noqa: F401  (registers the tables)
+
+HERE = Path(__file__).parent
+
+
+@hookimpl
+def register_funding_models() -> list[Any]:
+    from tontine_loan.funding import LoanFunding
+
+    return [LoanFunding()]
+
+
+@hookimpl
+def register_migrations() -> list[str]:
+    return [str(HERE / "migrations" / "versions")]
+
+
+@hookimpl
+def contribution_confirmed(contribution: Any) -> None:
+    """A loan stops taking lenders as soon as it is fully funded."""
+    from tontine_loan.services import close_if_fully_funded
+
+    close_if_fully_funded(contribution.project_id)
+
+
+@hookimpl
+def register_job_handlers() -> dict[str, Any]:
+    from tontine_loan.services import review_all
+
+    return {"loan_review_standing": lambda payload=None: review_all()}
+
+
+@hookimpl
+def register_schedules() -> list[tuple[str, str, int]]:
+    return [("loan-review-standing", "loan_review_standing", 24 * 3600)]

@@ -1,0 +1,532 @@
+"""Loan services: open a funded loan, disburse it, record repayments, mark arrears, write off.
+
+Ledger design (amounts in the lending currency):
+
+- lenders' contributions are in ``PROJECT_ESCROW(project)`` (the core posts them);
+- **disbursal** moves the principal from the escrow to the borrower's account —
+  ``PARTNER(partner id)``, the partner's account with the platform (credited: what the
+  platform owes the partner, settled by a payout; debited: what the partner owes). A loan
+  without a partner uses ``OWNER_PAYABLE("loan:<project id>")``;
+- a **repayment** debits that account with what reaches the lenders and credits each
+  lender's ``SUPPORTER_BALANCE``, split exactly, in one transaction;
+- a **write-off borne by the partner** is the same movement for everything still owed; a
+  write-off borne by the lenders moves no money — the amounts the lenders will not get are
+  recorded per lender (``WriteOffPart``) and shown in their portfolio.
+
+What each lender is still owed is derived from append-only rows: their share of the stored
+schedule (largest remainder) less the parts of every repayment and write-off.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import func, insert, select
+
+from tontine.accounts.models import Role, User
+from tontine.db import db, lock_row, unit_of_work, utcnow
+from tontine.errors import Conflict, DomainError, Forbidden, NotFound
+from tontine.ledger.models import AccountKind
+from tontine.ledger.services import credit, debit, post
+from tontine.money import Money, MoneyError, allocate, percent_of
+from tontine.payments.models import Contribution
+from tontine.payments.services import record_staff_action
+from tontine.payments.states import HOLDS_FUNDS
+from tontine.projects import states
+from tontine.projects.models import Project
+from tontine_loan.funding import DEFAULTED, DELINQUENT, lender_rate
+from tontine_loan.models import (
+    FieldPartner,
+    Instalment,
+    LenderShare,
+    Loan,
+    Repayment,
+    RepaymentPart,
+    WriteOff,
+    WriteOffPart,
+)
+from tontine_loan.schedule import ScheduleError, add_months, build_schedule
+from tontine_loan.split import split_repayment
+
+REPAYING_STATES = frozenset({states.RUNNING, DELINQUENT})
+DEFAULT_AFTER_MONTHS = 6
+
+
+# --- Reading a loan ---------------------------------------------------------------------
+
+
+def get_loan(project_id: int) -> Loan:
+    loan = db.session.get(Loan, project_id)
+    if loan is None:
+        raise NotFound(_("This project has no loan yet."))
+    return loan
+
+
+def borrower_account(loan: Loan) -> tuple[AccountKind, str]:
+    """The ledger account the loan is disbursed to and repaid from."""
+    if loan.partner_id is not None:
+        return AccountKind.PARTNER, str(loan.partner_id)
+    return AccountKind.OWNER_PAYABLE, f"loan:{loan.project_id}"
+
+
+def shares_of(project_id: int) -> list[LenderShare]:
+    return list(
+        db.session.scalars(
+            select(LenderShare).where(LenderShare.project_id == project_id).order_by(LenderShare.id)
+        )
+    )
+
+
+def total_due(loan: Loan) -> int:
+    """What the loan owes its lenders in all: the stored schedule (principal + interest)."""
+    return sum(i.total for i in loan.instalments)
+
+
+def due_by(loan: Loan, day: date) -> int:
+    """What should have been repaid by ``day`` according to the stored schedule."""
+    return sum(i.total for i in loan.instalments if i.due <= day)
+
+
+def settled_total(project_id: int) -> int:
+    return int(
+        db.session.scalar(
+            select(func.coalesce(func.sum(Repayment.settled), 0)).where(Repayment.project_id == project_id)
+        )
+        or 0
+    )
+
+
+@dataclass(frozen=True)
+class LenderPosition:
+    share: LenderShare
+    entitled: int  # the lender's part of principal + interest
+    settled: int  # paid off by repayments (credited, or lost to currency)
+    written_off: int
+
+    @property
+    def outstanding(self) -> int:
+        return self.entitled - self.settled - self.written_off
+
+
+def positions(loan: Loan, shares: list[LenderShare] | None = None) -> list[LenderPosition]:
+    """Every lender's entitlement and what has been settled or written off, in share order."""
+    shares = shares if shares is not None else shares_of(loan.project_id)
+    if not shares:
+        return []
+    due = total_due(loan) or loan.principal
+    entitled = allocate(due, [s.amount for s in shares])
+    settled = dict(
+        db.session.execute(
+            select(RepaymentPart.share_id, func.sum(RepaymentPart.settled))
+            .join(Repayment, Repayment.id == RepaymentPart.repayment_id)
+            .where(Repayment.project_id == loan.project_id)
+            .group_by(RepaymentPart.share_id)
+        ).all()
+    )
+    lost = dict(
+        db.session.execute(
+            select(WriteOffPart.share_id, func.sum(WriteOffPart.amount))
+            .join(WriteOff, WriteOff.id == WriteOffPart.write_off_id)
+            .where(WriteOff.project_id == loan.project_id)
+            .group_by(WriteOffPart.share_id)
+        ).all()
+    )
+    return [
+        LenderPosition(s, e, int(settled.get(s.id, 0)), int(lost.get(s.id, 0)))
+        for s, e in zip(shares, entitled, strict=True)
+    ]
+
+
+def can_manage(user: User | None, loan_or_project: Loan | Project) -> bool:
+    """Partner staff of the loan's partner, or an admin."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    if user.is_admin:
+        return True
+    project = loan_or_project if isinstance(loan_or_project, Project) else db.session.get(
+        Project, loan_or_project.project_id)
+    partner_id = (project.terms or {}).get("partner_id") if project else None
+    if partner_id is None:
+        return False
+    partner = db.session.get(FieldPartner, partner_id)
+    return partner is not None and user.has_role(Role.PARTNER_STAFF, partner.organization_id)
+
+
+# --- Funding ----------------------------------------------------------------------------
+
+
+def open_loan(project: Project) -> Loan:
+    """Freeze a funded project into a ``Loan`` with one share per lender (inside a unit of work).
+
+    With flexible funding the principal is what was raised. Idempotent.
+    """
+    existing = db.session.get(Loan, project.id)
+    if existing is not None:
+        return existing
+    rows = db.session.execute(
+        select(Contribution.supporter_id, Contribution.amount - Contribution.refunded_amount,
+               Contribution.details)
+        .where(Contribution.project_id == project.id, Contribution.state.in_(HOLDS_FUNDS))
+        .order_by(Contribution.id)
+    ).all()
+    lent: dict[int | None, int] = {}
+    teams: dict[int | None, int | None] = {}
+    for supporter_id, amount, details in rows:
+        lent[supporter_id] = lent.get(supporter_id, 0) + int(amount)
+        team = (details or {}).get("team_id")
+        if team is not None:
+            teams[supporter_id] = int(team)
+    principal = sum(lent.values())
+    if principal <= 0:
+        raise DomainError(_("A loan needs lenders before it can be funded."))
+    terms = project.terms or {}
+    loan = Loan(
+        project_id=project.id,
+        partner_id=terms.get("partner_id"),
+        principal=principal,
+        currency=project.currency,
+        method=terms.get("method") or "zero_interest",
+        annual_rate=lender_rate(terms),
+        term_months=int(terms["term_months"]),
+        grace_months=int(terms.get("grace_months") or 0),
+        frequency=terms.get("repayment_frequency", "monthly"),
+        day_count=terms.get("day_count", "30/360"),
+        loss_liability=terms.get("loss_liability", "lenders"),
+        currency_risk=terms.get("currency_risk", "partner_covers"),
+        local_currency=terms.get("local_currency"),
+        funded_at=utcnow(),
+    )
+    db.session.add(loan)
+    db.session.flush()
+    for lender_id, amount in lent.items():
+        if amount > 0:
+            db.session.add(LenderShare(project_id=project.id, lender_id=lender_id, amount=amount,
+                                       team_id=teams.get(lender_id)))
+    db.session.flush()
+    return loan
+
+
+def close_if_fully_funded(project_id: int) -> bool:
+    """A loan closes as soon as it is fully funded (inside the confirming unit of work)."""
+    from tontine.projects.services import funding_model, raised, transition
+
+    project = lock_row(Project, project_id)
+    if project is None or project.funding_model != "loan" or project.state != states.OPEN:
+        return False
+    if raised(project).amount < project.goal_amount:
+        return False
+    transition(project, states.FUNDED, None, "fully funded")
+    funding_model(project).after_funding(project)
+    return True
+
+
+# --- Disbursal --------------------------------------------------------------------------
+
+
+def _parse_rate(value: Decimal | str | None, field: str) -> Decimal:
+    try:
+        rate = Decimal(str(value).strip().replace(",", "."))
+    except (InvalidOperation, ValueError) as exc:
+        raise DomainError(_("Enter the exchange rate, e.g. 655.957."), field=field) from exc
+    if not rate.is_finite() or rate <= 0 or rate > Decimal("1e12"):
+        raise DomainError(_("The exchange rate must be a positive number."), field=field)
+    return rate
+
+
+def schedule_rows(loan: Loan, start: date) -> list[tuple[date, int, int]]:
+    """``(due, principal, interest)`` in minor units, months grouped by the repayment frequency."""
+    try:
+        months = build_schedule(
+            Money(loan.principal, loan.currency).to_decimal(), loan.annual_rate, loan.term_months,
+            loan.method, loan.grace_months, start, loan.currency, day_count=loan.day_count,
+        )
+    except ScheduleError as exc:
+        raise DomainError(str(exc)) from exc
+    group = {"monthly": 1, "quarterly": 3, "at_end": len(months)}.get(loan.frequency)
+    if group is None:
+        raise DomainError(_("Irregular schedules are not supported yet; choose another frequency."))
+    rows = []
+    for first in range(0, len(months), group):
+        chunk = months[first:first + group]
+        rows.append((
+            chunk[-1].due,
+            sum(Money.from_decimal(i.principal, loan.currency).amount for i in chunk),
+            sum(Money.from_decimal(i.interest, loan.currency).amount for i in chunk),
+        ))
+    return rows
+
+
+def disburse(project_id: int, actor: User, *, disbursed_on: date,
+             rate: Decimal | str | None = None, note: str = "") -> Loan:
+    """Partner staff confirm the borrower received the loan: store the schedule, move the money."""
+    from tontine.projects.services import transition
+
+    with unit_of_work():
+        project = lock_row(Project, project_id)
+        if project is None or project.funding_model != "loan":
+            raise NotFound(_("No such loan."))
+        loan = get_loan(project.id)
+        if not can_manage(actor, project):
+            raise Forbidden(_("Only the partner's staff can confirm a disbursal."))
+        if project.state != states.FUNDED or loan.disbursed_on is not None:
+            raise Conflict(_("Only a funded loan that has not been disbursed can be disbursed."))
+        if loan.local_currency:
+            loan.disbursal_rate = _parse_rate(rate, "rate")
+        elif rate not in (None, ""):
+            raise DomainError(_("This loan is disbursed in its own currency: no exchange rate."),
+                              field="rate")
+        loan.instalments = [
+            Instalment(number=number, due=due, principal=principal, interest=interest)
+            for number, (due, principal, interest) in enumerate(schedule_rows(loan, disbursed_on), 1)
+        ]
+        loan.disbursed_on = disbursed_on
+        loan.disbursed_by = actor.id
+        kind, ref = borrower_account(loan)
+        principal = Money(loan.principal, loan.currency)
+        post("loan_disbursal",
+             [debit(AccountKind.PROJECT_ESCROW, project.id, principal), credit(kind, ref, principal)],
+             memo=f"loan {project.id} disbursed", cause=f"loan:{project.id}:disbursed")
+        record_staff_action(actor, "loan_disbursed", f"project:{project.id}", note or "disbursal confirmed")
+        transition(project, states.RUNNING, actor, "disbursed")
+    return loan
+
+
+# --- Repayments -------------------------------------------------------------------------
+
+
+def _amount(value: Decimal | str | None, currency: str, field: str) -> Money:
+    try:
+        money = Money.from_decimal(str(value).strip().replace(",", "."), currency)
+    except (MoneyError, ValueError) as exc:
+        raise DomainError(_("Enter an amount in %(currency)s.", currency=currency), field=field) from exc
+    if money.amount <= 0:
+        raise DomainError(_("The amount must be more than zero."), field=field)
+    return money
+
+
+def _converted(local: Money, rate: Decimal, currency: str) -> Money:
+    """``local`` (local units) at ``rate`` local units per lending unit, in the lending currency."""
+    return Money.round_decimal(local.to_decimal() / rate, currency)
+
+
+def record_repayment(
+    project_id: int,
+    actor: User,
+    *,
+    paid_on: date,
+    idempotency_key: str,
+    amount: Decimal | str | None = None,
+    local_amount: Decimal | str | None = None,
+    rate: Decimal | str | None = None,
+    note: str = "",
+    today: date | None = None,
+) -> Repayment:
+    """Record what the borrower repaid and credit the lenders' balances, in one transaction.
+
+    Partial, late and early repayments are all just amounts: lenders are paid pro rata to
+    their shares (exactly, never beyond what each is owed). A loan repaid in the borrower's
+    currency gives ``local_amount`` and the day's ``rate``: it settles the loan at the
+    disbursal rate, and the currency loss is borne by the loan's rule. Retrying with the
+    same ``idempotency_key`` returns the first repayment.
+    """
+    if not idempotency_key or len(idempotency_key) > 80:
+        raise DomainError(_("A repayment needs an idempotency key of at most 80 characters."))
+    with unit_of_work() as session:
+        project = lock_row(Project, project_id)
+        if project is None or project.funding_model != "loan":
+            raise NotFound(_("No such loan."))
+        loan = get_loan(project.id)
+        if not can_manage(actor, project):
+            raise Forbidden(_("Only the partner's staff can record repayments."))
+        existing = session.scalars(select(Repayment).where(
+            Repayment.project_id == project.id, Repayment.idempotency_key == idempotency_key)).first()
+        if existing is not None:
+            return existing
+        if project.state not in REPAYING_STATES | {DEFAULTED}:
+            raise Conflict(_("Repayments are recorded once the loan is disbursed."))
+        write_off = session.scalars(select(WriteOff).where(WriteOff.project_id == project.id)).first()
+        if write_off is not None and write_off.borne_by == "partner":
+            raise Conflict(_("The partner already repaid the lenders for this loan."))
+        local = None
+        currency_loss = 0
+        if loan.local_currency:
+            local = _amount(local_amount, loan.local_currency, "local_amount")
+            day_rate = _parse_rate(rate, "rate")
+            assert loan.disbursal_rate is not None
+            settled = _converted(local, loan.disbursal_rate, loan.currency)
+            currency_loss = settled.amount - _converted(local, day_rate, loan.currency).amount
+            credited = settled.amount
+            if loan.currency_risk == "shared_beyond_10pct" and currency_loss > 0:
+                covered = percent_of(settled.amount, Decimal(10))
+                credited -= max(0, currency_loss - covered)
+        else:
+            if local_amount not in (None, "") or rate not in (None, ""):
+                raise DomainError(_("This loan is repaid in its own currency: give the amount only."))
+            settled = _amount(amount, loan.currency, "amount")
+            day_rate = None
+            credited = settled.amount
+        shares = shares_of(project.id)
+        owed = positions(loan, shares)
+        if write_off is not None:  # a recovery: the lenders' written-off parts are owed again
+            owed = [LenderPosition(p.share, p.entitled, p.settled, 0) for p in owed]
+        outstanding = [p.outstanding for p in owed]
+        if settled.amount > sum(outstanding):
+            raise DomainError(
+                _("This is more than the %(left)s still owed.",
+                  left=str(Money(sum(outstanding), loan.currency))), field="amount")
+        settle_parts = split_repayment(settled.amount, [s.amount for s in shares], outstanding)
+        lost = settled.amount - credited
+        loss_parts = allocate(lost, settle_parts) if lost else [0] * len(shares)
+        repayment = Repayment(
+            project_id=project.id, paid_on=paid_on, settled=settled.amount, credited=credited,
+            currency=loan.currency, local_amount=local.amount if local else None,
+            local_currency=loan.local_currency, rate=day_rate, currency_loss=currency_loss,
+            recorded_by=actor.id, idempotency_key=idempotency_key, note=note[:500],
+        )
+        session.add(repayment)
+        session.flush()
+        parts = [
+            {"repayment_id": repayment.id, "share_id": s.id, "settled": p, "credited": p - lp}
+            for s, p, lp in zip(shares, settle_parts, loss_parts, strict=True) if p
+        ]
+        if parts:
+            session.execute(insert(RepaymentPart), parts)
+        kind, ref = borrower_account(loan)
+        legs = [debit(kind, ref, Money(credited, loan.currency))]
+        legs += [
+            credit(AccountKind.SUPPORTER_BALANCE, s.lender_id or 0, Money(p - lp, loan.currency))
+            for s, p, lp in zip(shares, settle_parts, loss_parts, strict=True) if p - lp
+        ]
+        if credited:
+            post("loan_repayment", legs, memo=f"repayment {repayment.id} of loan {project.id}",
+                 cause=f"loan-repayment:{repayment.id}")
+        record_staff_action(actor, "loan_repayment", f"project:{project.id}",
+                            note or f"repayment {repayment.id}")
+        _update_standing(project, loan, today or paid_on, actor)
+    return repayment
+
+
+def _update_standing(project: Project, loan: Loan, today: date, actor: User | None) -> None:
+    """Completed when nothing is owed; back to running once a delinquent loan caught up."""
+    from tontine.projects.services import transition
+
+    if project.state not in REPAYING_STATES:
+        return
+    left = sum(p.outstanding for p in positions(loan))
+    if left == 0:
+        transition(project, states.COMPLETED, actor, "repaid in full")
+    elif project.state == DELINQUENT and settled_total(project.id) >= due_by(loan, today):
+        loan.delinquent_since = None
+        transition(project, states.RUNNING, actor, "caught up")
+
+
+# --- Arrears, default and write-off -----------------------------------------------------
+
+
+def default_date(loan: Loan) -> date | None:
+    """Six months after the last instalment is due."""
+    if not loan.instalments:
+        return None
+    return add_months(loan.instalments[-1].due, DEFAULT_AFTER_MONTHS)
+
+
+def review_standing(project_id: int, today: date) -> str | None:
+    """Mark one loan delinquent (a payment missed), defaulted (6 months past term) or caught up.
+
+    Returns the new state when it changed. Idempotent: the monthly job calls it for every
+    running and delinquent loan.
+    """
+    from tontine.projects.services import transition
+
+    with unit_of_work():
+        project = lock_row(Project, project_id)
+        if project is None or project.state not in REPAYING_STATES:
+            return None
+        loan = get_loan(project.id)
+        behind = due_by(loan, today) - settled_total(project.id)
+        limit = default_date(loan)
+        if behind > 0 and limit is not None and today >= limit:
+            transition(project, DEFAULTED, None, "not repaid six months after the end of the term")
+            _write_off(project, loan, None, "defaulted")
+            return DEFAULTED
+        if behind > 0 and project.state == states.RUNNING:
+            unpaid = _first_unpaid_due(loan)
+            loan.delinquent_since = unpaid
+            transition(project, DELINQUENT, None, "a payment was missed")
+            return DELINQUENT
+        if behind <= 0 and project.state == DELINQUENT:
+            loan.delinquent_since = None
+            transition(project, states.RUNNING, None, "caught up")
+            return states.RUNNING
+    return None
+
+
+def _first_unpaid_due(loan: Loan) -> date | None:
+    paid = settled_total(loan.project_id)
+    running = 0
+    for instalment in loan.instalments:
+        running += instalment.total
+        if running > paid:
+            return instalment.due
+    return None
+
+
+def declare_default(project_id: int, actor: User, reason: str) -> WriteOff:
+    """An admin declares a loan defaulted before the six months (fraud, a partner's collapse)."""
+    from tontine.projects.services import transition
+
+    if not actor.is_admin:
+        raise Forbidden(_("Only an admin can declare a default."))
+    if not reason.strip():
+        raise DomainError(_("Say why the loan is in default."), field="reason")
+    with unit_of_work():
+        project = lock_row(Project, project_id)
+        if project is None or project.funding_model != "loan":
+            raise NotFound(_("No such loan."))
+        if project.state not in REPAYING_STATES:
+            raise Conflict(_("Only a running or delinquent loan can default."))
+        loan = get_loan(project.id)
+        transition(project, DEFAULTED, actor, reason.strip())
+        return _write_off(project, loan, actor, reason.strip())
+
+
+def _write_off(project: Project, loan: Loan, actor: User | None, reason: str) -> WriteOff:
+    """Write off everything still owed, to the lenders or the partner (inside a unit of work)."""
+    shares = shares_of(project.id)
+    owed = positions(loan, shares)
+    amount = sum(p.outstanding for p in owed)
+    borne_by = loan.loss_liability if loan.partner_id is not None else "lenders"
+    write_off = WriteOff(project_id=project.id, amount=amount, borne_by=borne_by,
+                         actor_id=actor.id if actor else None, reason=reason[:500])
+    db.session.add(write_off)
+    db.session.flush()
+    parts = [{"write_off_id": write_off.id, "share_id": p.share.id, "amount": p.outstanding}
+             for p in owed if p.outstanding]
+    if parts:
+        db.session.execute(insert(WriteOffPart), parts)
+    if borne_by == "partner" and amount:
+        kind, ref = borrower_account(loan)
+        legs = [debit(kind, ref, Money(amount, loan.currency))]
+        legs += [credit(AccountKind.SUPPORTER_BALANCE, p.share.lender_id or 0,
+                        Money(p.outstanding, loan.currency)) for p in owed if p.outstanding]
+        post("loan_write_off", legs, memo=f"loan {project.id} written off, borne by the partner",
+             cause=f"loan:{project.id}:write-off")
+    loan.written_off_at = utcnow()
+    if actor is not None:
+        record_staff_action(actor, "loan_write_off", f"project:{project.id}", reason)
+    return write_off
+
+
+def review_all(today: date | None = None, payload: dict[str, Any] | None = None) -> int:
+    """Job: review every running and delinquent loan; returns how many changed state."""
+    today = today or utcnow().date()
+    ids = db.session.scalars(
+        select(Project.id).where(Project.funding_model == "loan",
+                                 Project.state.in_(tuple(REPAYING_STATES)))
+    ).all()
+    db.session.rollback()
+    return sum(1 for project_id in ids if review_standing(project_id, today))

@@ -118,3 +118,31 @@ def namespace() -> Response:
     response = _json(bundled(TONTINE_CONTEXT_URL), "application/ld+json")
     response.headers["Cache-Control"] = "public, max-age=86400"
     return response
+
+
+@bp.before_app_request
+def listing_as_activity_json():  # type: ignore[no-untyped-def]
+    """``/projects/<id>`` answers AS2 when asked for it (the projects views stay HTML-only)."""
+    if request.endpoint != "projects.detail" or request.method not in ("GET", "HEAD"):
+        return None
+    if not wants_activity_json():
+        return None
+    from tontine.projects.models import Project
+    from tontine_federation.listings import GONE, PUBLISHED, to_ap
+
+    project = db.session.get(Project, (request.view_args or {}).get("project_id"))
+    if project is None or project.state not in PUBLISHED | GONE:
+        return _problem(404, _("This page does not exist."))
+    return activity_response(to_ap(project), status=410 if project.state in GONE else 200)
+
+
+@bp.after_app_request
+def advertise_listing(response: Response) -> Response:
+    """Point fediverse software from a project page to its AS2 listing."""
+    if request.endpoint == "projects.detail" and response.mimetype == "text/html":
+        project_id = (request.view_args or {}).get("project_id")
+        response.headers.add(
+            "Link", f'<{urls.listing(project_id)}>; rel="alternate"; type="application/activity+json"'
+        )
+        response.vary.add("Accept")
+    return response

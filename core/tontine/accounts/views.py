@@ -37,6 +37,7 @@ from tontine.accounts.forms import (
     ResetRequestForm,
     SignupForm,
 )
+from tontine.accounts.models import User
 from tontine.extensions import limiter, login_manager
 
 bp = Blueprint("accounts", __name__, url_prefix="/account")
@@ -94,6 +95,11 @@ def _login_limit_key() -> str:
 def _reset_limit_key() -> str:
     email = services.normalize_email(str(request.form.get("email", "")))[:254]
     return f"reset:{get_remote_address()}:{email}"
+
+
+def _me() -> User:
+    """The logged-in account itself (services get model objects, not Flask-Login's proxy)."""
+    return current_user._get_current_object()  # type: ignore[attr-defined,no-any-return]
 
 
 def _too_many_attempts() -> str:
@@ -170,7 +176,7 @@ def profile():  # type: ignore[no-untyped-def]
     if form.validate_on_submit():
         try:
             services.update_profile(
-                current_user, display_name=form.display_name.data, locale=form.locale.data or None
+                _me(), display_name=form.display_name.data, locale=form.locale.data or None
             )
         except services.AccountError as exc:
             field = getattr(form, exc.field or "", None) or form.display_name
@@ -235,7 +241,7 @@ def reset_password(token: str):  # type: ignore[no-untyped-def]
 @bp.get("/export")
 @login_required
 def export():  # type: ignore[no-untyped-def]
-    data = services.export_personal_data(current_user)
+    data = services.export_personal_data(_me())
     body = json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True)
     response = Response(body, mimetype="application/json")
     response.headers["Content-Disposition"] = (
@@ -250,10 +256,10 @@ def export():  # type: ignore[no-untyped-def]
 def erase():  # type: ignore[no-untyped-def]
     form = EraseForm()
     if form.validate_on_submit():
-        if not services.check_password(current_user, form.password.data):
+        if not services.check_password(_me(), form.password.data):
             form.password.errors = [*form.password.errors, _("This password is not right.")]
         else:
-            services.erase_account(current_user, current_user)
+            services.erase_account(_me(), _me())
             logout_user()
             flash(_("Your account is erased. Goodbye, and thank you."), "info")
             return redirect(url_for("site.home"))

@@ -90,6 +90,9 @@ def authenticate(email: str, password: str) -> User | None:
         return None
     if not user.is_active or not check_password(user, password):
         return None
+    if user.password_hash and _hasher.check_needs_rehash(user.password_hash):
+        with unit_of_work():  # stronger argon2 parameters since this hash was made
+            user.password_hash = hash_password(password)
     return user
 
 

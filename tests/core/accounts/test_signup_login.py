@@ -166,3 +166,17 @@ def test_authenticate_refuses_inactive_accounts(app, make_user):
         user.active = False
     db.session.commit()
     assert authenticate("dan@example.org", "correct horse battery") is None
+
+
+def test_login_upgrades_an_old_argon2_hash(app, make_user):
+    from argon2 import PasswordHasher
+
+    user = make_user(email="old@example.org", password="correct horse battery")
+    weak = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash("correct horse battery")
+    with db.session.begin_nested():
+        user.password_hash = weak
+    db.session.commit()
+    assert authenticate("old@example.org", "correct horse battery") is not None
+    db.session.expire_all()
+    assert db.session.get(User, user.id).password_hash != weak
+    assert authenticate("old@example.org", "correct horse battery") is not None

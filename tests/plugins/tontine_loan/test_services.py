@@ -1,0 +1,253 @@
+"""Loan services: disbursal, repayments split into balances, arrears, default, currency."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from tontine.errors import Conflict, DomainError, Forbidden
+from tontine.ledger.models import AccountKind
+from tontine.ledger.services import balance, trial_balance
+
+DISBURSED = date(2026, 1, 10)
+
+
+def eur(amount: str) -> int:
+    return int(Decimal(amount) * 100)
+
+
+@pytest.fixture
+def funded(make_loan, lend, make_user):
+    """A 600 € loan over 12 months, lent 300/200/100 by three lenders, not yet disbursed."""
+
+    def factory(**terms):
+        project = make_loan(goal=600, **terms)
+        lenders = [make_user(name=f"Lender {n}") for n in (1, 2, 3)]
+        for lender, amount in zip(lenders, ("300", "200", "100"), strict=True):
+            lend(project, amount, lender)
+        return project, lenders
+
+    return factory
+
+
+def rows(model, **where):
+    from sqlalchemy import select
+
+    from tontine.db import db
+
+    return list(db.session.scalars(select(model).filter_by(**where)))
+
+
+def bal(user) -> int:
+    return balance(AccountKind.SUPPORTER_BALANCE, user.id, "EUR").amount
+
+
+def test_partner_staff_disburse_and_the_schedule_is_stored(funded, staff, partner) -> None:
+    from tontine.projects.services import get_project
+    from tontine_loan.services import disburse, get_loan
+
+    project, _ = funded()
+    loan = disburse(project.id, staff, disbursed_on=DISBURSED)
+    assert get_project(project.id).state == "running"
+    rows = [(i.number, i.due, i.principal, i.interest) for i in get_loan(project.id).instalments]
+    assert len(rows) == 12
+    assert rows[0] == (1, date(2026, 2, 10), 5000, 0)
+    assert rows[-1][1] == date(2027, 1, 10)
+    assert sum(r[2] for r in rows) == 60000
+    assert loan.disbursed_by == staff.id
+    assert balance(AccountKind.PROJECT_ESCROW, project.id, "EUR").amount == 0
+    assert balance(AccountKind.PARTNER, partner.id, "EUR").amount == 60000
+    assert trial_balance() == {"EUR": 0}
+    with pytest.raises(Conflict):
+        disburse(project.id, staff, disbursed_on=DISBURSED)
+
+
+def test_only_the_partners_staff_disburse(funded, make_user) -> None:
+    from tontine.projects.services import get_project
+    from tontine_loan.services import disburse
+
+    project, lenders = funded()
+    with pytest.raises(Forbidden):
+        disburse(project.id, lenders[0], disbursed_on=DISBURSED)
+    assert get_project(project.id).state == "funded"
+
+
+def test_a_quarterly_loan_groups_three_months(funded, staff) -> None:
+    from tontine_loan.services import disburse, get_loan
+
+    project, _ = funded(repayment_frequency="quarterly")
+    disburse(project.id, staff, disbursed_on=DISBURSED)
+    instalments = get_loan(project.id).instalments
+    assert [(i.due, i.principal) for i in instalments] == [
+        (date(2026, 4, 10), 15000), (date(2026, 7, 10), 15000),
+        (date(2026, 10, 10), 15000), (date(2027, 1, 10), 15000)]
+
+
+def test_an_interest_bearing_loan_stores_its_annuity(funded, staff) -> None:
+    from tontine_loan.services import disburse, get_loan
+
+    project, _ = funded(lender_rate="5")
+    disburse(project.id, staff, disbursed_on=DISBURSED)
+    instalments = get_loan(project.id).instalments
+    assert {i.total for i in instalments[:-1]} == {5136}  # 600 € at 5 % over 12 months: 51.36
+    assert sum(i.principal for i in instalments) == 60000
+
+
+def test_a_repayment_is_split_among_lenders_in_one_transaction(funded, staff, partner) -> None:
+    from tontine.ledger.models import LedgerTransaction
+    from tontine_loan.services import disburse, record_repayment
+
+    project, (a, b, c) = funded()
+    disburse(project.id, staff, disbursed_on=DISBURSED)
+    repayment = record_repayment(project.id, staff, amount="50", paid_on=date(2026, 2, 10),
+                                 idempotency_key="r1")
+    assert (bal(a), bal(b), bal(c)) == (2500, 1667, 833)  # 50 € × 3/6, 2/6, 1/6, to the cent
+    txn = rows(LedgerTransaction, cause=f"loan-repayment:{repayment.id}")[0]
+    assert len(txn.postings) == 4
+    assert balance(AccountKind.PARTNER, partner.id, "EUR").amount == 60000 - 5000
+    assert trial_balance() == {"EUR": 0}
+    again = record_repayment(project.id, staff, amount="50", paid_on=date(2026, 2, 10),
+                             idempotency_key="r1")
+    assert again.id == repayment.id
+    assert (bal(a), bal(b), bal(c)) == (2500, 1667, 833)
+
+
+def test_partial_late_and_early_repayments_repay_everyone_exactly(funded, staff) -> None:
+    from tontine.projects.services import get_project
+    from tontine_loan.services import disburse, positions, get_loan, record_repayment
+
+    project, (a, b, c) = funded()
+    disburse(project.id, staff, disbursed_on=DISBURSED)
+    for n, amount in enumerate(["33.33", "0.01", "150", "416.66"]):
+        record_repayment(project.id, staff, amount=amount, paid_on=date(2026, 3, 1), idempotency_key=f"k{n}")
+    assert (bal(a), bal(b), bal(c)) == (30000, 20000, 10000)
+    assert all(p.outstanding == 0 for p in positions(get_loan(project.id)))
+    assert get_project(project.id).state == "completed"
+    assert trial_balance() == {"EUR": 0}
+
+
+def test_more_than_what_is_owed_is_refused_and_nothing_is_written(funded, staff) -> None:
+    from tontine_loan.models import Repayment
+    from tontine_loan.services import disburse, record_repayment
+
+    project, (a, _, _) = funded()
+    disburse(project.id, staff, disbursed_on=DISBURSED)
+    with pytest.raises(DomainError, match="more than the 600.00 EUR still owed"):
+        record_repayment(project.id, staff, amount="600.01", paid_on=date(2026, 2, 1), idempotency_key="x")
+    with pytest.raises(DomainError, match="amount"):
+        record_repayment(project.id, staff, amount="-5", paid_on=date(2026, 2, 1), idempotency_key="y")
+    with pytest.raises(DomainError):
+        record_repayment(project.id, staff, amount="1.001", paid_on=date(2026, 2, 1), idempotency_key="z")
+    assert len(rows(Repayment)) == 0
+    assert bal(a) == 0
+
+
+def test_repayments_need_a_disbursed_loan_and_the_partners_staff(funded, staff) -> None:
+    from tontine_loan.services import disburse, record_repayment
+
+    project, lenders = funded()
+    with pytest.raises(Conflict):
+        record_repayment(project.id, staff, amount="10", paid_on=date(2026, 2, 1), idempotency_key="a")
+    disburse(project.id, staff, disbursed_on=DISBURSED)
+    with pytest.raises(Forbidden):
+        record_repayment(project.id, lenders[0], amount="10", paid_on=date(2026, 2, 1), idempotency_key="b")
+
+
+def test_a_missed_payment_makes_the_loan_delinquent_until_caught_up(funded, staff) -> None:
+    from tontine.projects.services import get_project
+    from tontine_loan.services import disburse, get_loan, record_repayment, review_standing
+
+    project, _ = funded()
+    disburse(project.id, staff, disbursed_on=DISBURSED)
+    assert review_standing(project.id, date(2026, 2, 9)) is None  # nothing due yet
+    assert review_standing(project.id, date(2026, 2, 11)) == "delinquent"
+    assert get_loan(project.id).delinquent_since == date(2026, 2, 10)
+    record_repayment(project.id, staff, amount="20", paid_on=date(2026, 2, 20), idempotency_key="p",
+                     today=date(2026, 2, 20))
+    assert get_project(project.id).state == "delinquent"  # 20 of 50 € due: still behind
+    record_repayment(project.id, staff, amount="30", paid_on=date(2026, 2, 25), idempotency_key="q",
+                     today=date(2026, 2, 25))
+    assert get_project(project.id).state == "running"
+    assert get_loan(project.id).delinquent_since is None
+    assert review_standing(project.id, date(2026, 3, 1)) is None
+
+
+def test_six_months_after_the_term_a_loan_defaults_and_lenders_bear_the_loss(funded, staff) -> None:
+    from tontine.projects.services import get_project
+    from tontine_loan.models import WriteOff
+    from tontine_loan.services import disburse, record_repayment, review_standing
+
+    project, (a, b, c) = funded()
+    disburse(project.id, staff, disbursed_on=DISBURSED)
+    record_repayment(project.id, staff, amount="120", paid_on=date(2026, 3, 10), idempotency_key="p")
+    assert review_standing(project.id, date(2026, 4, 11)) == "delinquent"
+    assert review_standing(project.id, date(2027, 7, 9)) is None  # the term ended 10 Jan 2027
+    assert review_standing(project.id, date(2027, 7, 10)) == "defaulted"
+    assert get_project(project.id).state == "defaulted"
+    write_off = rows(WriteOff, project_id=project.id)[0]
+    assert (write_off.amount, write_off.borne_by) == (48000, "lenders")
+    assert (bal(a), bal(b), bal(c)) == (6000, 4000, 2000)  # only what was repaid
+    assert trial_balance() == {"EUR": 0}
+    # A recovery after the default still reaches the lenders.
+    record_repayment(project.id, staff, amount="60", paid_on=date(2027, 8, 1), idempotency_key="late")
+    assert (bal(a), bal(b), bal(c)) == (9000, 6000, 3000)
+
+
+def test_a_partner_bearing_defaults_repays_the_lenders_itself(funded, staff, admin, partner) -> None:
+    from tontine_loan.services import declare_default, disburse, record_repayment
+
+    project, (a, b, c) = funded(loss_liability="partner")
+    disburse(project.id, staff, disbursed_on=DISBURSED)
+    record_repayment(project.id, staff, amount="100", paid_on=date(2026, 3, 10), idempotency_key="p")
+    with pytest.raises(Forbidden):
+        declare_default(project.id, staff, "gone")
+    with pytest.raises(DomainError, match="why"):
+        declare_default(project.id, admin, " ")
+    write_off = declare_default(project.id, admin, "the borrower left the region")
+    assert (write_off.amount, write_off.borne_by) == (50000, "partner")
+    assert (bal(a), bal(b), bal(c)) == (30000, 20000, 10000)
+    assert balance(AccountKind.PARTNER, partner.id, "EUR").amount == 60000 - 60000
+    assert trial_balance() == {"EUR": 0}
+    with pytest.raises(Conflict):
+        record_repayment(project.id, staff, amount="10", paid_on=date(2026, 9, 1), idempotency_key="q")
+
+
+def test_a_loan_repaid_in_local_currency_partner_covers_the_loss(funded, staff) -> None:
+    from tontine_loan.models import Repayment
+    from tontine_loan.services import disburse, record_repayment
+
+    project, (a, b, c) = funded(local_currency="XOF")
+    with pytest.raises(DomainError, match="exchange rate"):
+        disburse(project.id, staff, disbursed_on=DISBURSED)
+    disburse(project.id, staff, disbursed_on=DISBURSED, rate="655.957")
+    # 32 798 XOF is 50 € at the disbursal rate; the franc lost 20 %: it is worth 40 € now.
+    record_repayment(project.id, staff, local_amount="32798", rate="819.946", paid_on=date(2026, 2, 10),
+                     idempotency_key="x1")
+    repayment = rows(Repayment)[0]
+    assert repayment.settled == 5000 and repayment.credited == 5000
+    assert repayment.currency_loss == 5000 - 4000
+    assert (bal(a), bal(b), bal(c)) == (2500, 1667, 833)
+    with pytest.raises(DomainError):
+        record_repayment(project.id, staff, amount="50", paid_on=date(2026, 2, 10), idempotency_key="x2")
+
+
+def test_lenders_share_currency_losses_beyond_ten_percent(funded, staff) -> None:
+    from tontine_loan.models import Repayment
+    from tontine_loan.services import disburse, get_loan, positions, record_repayment
+
+    project, (a, b, c) = funded(local_currency="XOF", currency_risk="shared_beyond_10pct")
+    disburse(project.id, staff, disbursed_on=DISBURSED, rate="655.957")
+    record_repayment(project.id, staff, local_amount="32798", rate="819.946", paid_on=date(2026, 2, 10),
+                     idempotency_key="x1")
+    repayment = rows(Repayment)[0]
+    # Loss 10 € on 50 €: the partner covers 5 € (10 %), the lenders bear the other 5 €.
+    assert (repayment.settled, repayment.credited, repayment.currency_loss) == (5000, 4500, 1000)
+    assert (bal(a), bal(b), bal(c)) == (2250, 1500, 750)
+    assert sum(p.outstanding for p in positions(get_loan(project.id))) == 60000 - 5000
+    assert trial_balance() == {"EUR": 0}
+    # A gain is not passed on: lenders get the value at the disbursal rate.
+    record_repayment(project.id, staff, local_amount="32798", rate="600", paid_on=date(2026, 3, 10),
+                     idempotency_key="x2")
+    assert bal(a) == 2250 + 2500

@@ -154,3 +154,27 @@ def give_form() -> Any:
         return client.post(url, data=data), data
 
     return submit
+
+
+def count(model: Any, *where: Any) -> int:
+    """Rows of ``model`` in the database now (fresh: what another request committed)."""
+    from sqlalchemy import func, select
+
+    from tontine.db import db
+
+    db.session.rollback()
+    return int(db.session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+
+
+def fresh(model: Any, ident: Any) -> Any:
+    from tontine.db import db
+
+    db.session.rollback()
+    db.session.expire_all()
+    return db.session.get(model, ident)
+
+
+@pytest.fixture
+def rows() -> Any:
+    """``rows(Model, *where)`` counts committed rows; ``rows.get(Model, id)`` reloads one."""
+    return SimpleNamespace(count=count, get=fresh, __call__=count)

@@ -89,7 +89,13 @@ def deliver_email(payload: dict[str, Any]) -> None:
     config = current_app.config
     server = config.get("MAIL_SERVER") or ""
     if not server:
-        text = f"--- e-mail (MAIL_SERVER is empty: printed, not sent) ---\n{message}\n--- end ---"
+        headers = "".join(
+            f"{name}: {message[name]}\n" for name in ("From", "To", "Subject", "Message-ID")
+        )
+        text = (
+            "--- e-mail (MAIL_SERVER is empty: printed, not sent) ---\n"
+            f"{headers}\n{payload['body'].rstrip()}\n--- end of e-mail ---"
+        )
         log.info("%s", text)
         print(text, file=sys.stdout, flush=True)
         return

@@ -112,3 +112,11 @@ def lend(make_user: Callable[..., Any]) -> Callable[..., Any]:
         return contribution
 
     return do_lend
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def loan_db_app(request: pytest.FixtureRequest, make_loan_app: Callable[..., Any]) -> Iterator[Any]:
+    """The lending site on SQLite, then on PostgreSQL (``TONTINE_TEST_DATABASE_URL``)."""
+    app = make_loan_app(database=request.param)
+    with app.app_context():
+        yield app

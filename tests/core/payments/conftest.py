@@ -178,3 +178,9 @@ def fresh(model: Any, ident: Any) -> Any:
 def rows() -> Any:
     """``rows(Model, *where)`` counts committed rows; ``rows.get(Model, id)`` reloads one."""
     return SimpleNamespace(count=count, get=fresh, __call__=count)
+
+
+@pytest.fixture
+def site_options() -> dict[str, Any]:
+    """``make_app``/``live_server`` keyword arguments for the payment test site."""
+    return {"plugins": PROVIDER_PLUGINS, "extra_plugins": [TestModels()]}

@@ -83,14 +83,19 @@ def client(app: Any) -> Any:
     """
     from flask import g
     from flask.testing import FlaskClient
+    from flask_babel import refresh
+
+    def forget() -> None:
+        g.pop("_login_user", None)  # flask-login's user
+        refresh()  # Flask-Babel's locale
 
     class Client(FlaskClient):
         def open(self, *args: Any, **kwargs: Any) -> Any:
-            g.pop("_login_user", None)
+            forget()
             try:
                 return super().open(*args, **kwargs)
             finally:
-                g.pop("_login_user", None)
+                forget()
 
     return Client(app, app.response_class, use_cookies=True)
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from tontine.hookspecs import hookimpl
+from tontine_federation import models  # noqa: F401  (tables in the metadata)
 
 HERE = Path(__file__).parent
 
@@ -29,3 +30,31 @@ def register_blueprints(app: Any) -> list[Any]:
 @hookimpl
 def register_template_dirs() -> list[str]:
     return [str(HERE / "templates")]
+
+
+@hookimpl
+def register_job_handlers() -> dict[str, Any]:
+    from tontine_federation.outbox import DELIVER, deliver
+
+    return {DELIVER: deliver}
+
+
+@hookimpl
+def project_state_changed(project: Any, old_state: str, new_state: str) -> None:
+    from tontine_federation.outbox import on_state_changed
+
+    on_state_changed(project, old_state, new_state)
+
+
+@hookimpl
+def project_saved(project: Any) -> None:
+    from tontine_federation.outbox import on_saved
+
+    on_saved(project)
+
+
+@hookimpl
+def contribution_confirmed(contribution: Any) -> None:
+    from tontine_federation.outbox import on_contribution
+
+    on_contribution(contribution.project_id)

@@ -24,6 +24,8 @@ DEFAULTS: dict[str, Any] = {
     "delivery_retry_base_seconds": 60,
     "auto_accept_follows": True,
     "username": "tontine",
+    "update_coalesce_seconds": 30,
+    "unavailable_after_days": 3,
 }
 
 

@@ -1,0 +1,209 @@
+"""Publishing: what we send, to whom, and the delivery job that sends it.
+
+Every outgoing activity is written in the caller's unit of work (the project hooks run
+inside it) as an ``OutgoingActivity`` plus one delivery job per target inbox, shared
+inboxes de-duplicated. Bursts of ``Update`` for one listing share a time slot: one activity
+and one job per inbox per slot, sent at the slot's end with the listing's state *then*.
+Each attempt is signed afresh; a failure is retried by the jobs table with backoff.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from tontine.db import db, unit_of_work, utcnow
+from tontine.jobs.services import enqueue
+from tontine.projects import states
+from tontine.projects.models import Project
+from tontine_federation import actor, urls
+from tontine_federation.contexts import PUBLIC, context
+from tontine_federation.listings import to_ap
+from tontine_federation.models import FollowState, OutgoingActivity, Peer
+from tontine_federation.outbound import FetchError, client
+from tontine_federation.settings import setting
+from tontine_federation.signatures import sign_cavage
+
+log = logging.getLogger(__name__)
+
+DELIVER = "federation_deliver"
+DELIVERY_ATTEMPTS = 14  #: with a 60 s base: about three days of retries
+
+
+class DeliveryFailed(RuntimeError):
+    """The peer did not take the activity; the job is retried later."""
+
+
+# --- what goes out ---------------------------------------------------------------------------
+
+
+def follower_inboxes() -> list[str]:
+    """Inboxes of every peer that follows us, shared inboxes de-duplicated."""
+    peers = db.session.scalars(
+        select(Peer).where(Peer.followed == FollowState.ACCEPTED).order_by(Peer.id)
+    ).all()
+    return list(dict.fromkeys(peer.delivery_inbox for peer in peers))
+
+
+def _slot(now: datetime) -> tuple[int, datetime]:
+    seconds = max(1, int(setting("update_coalesce_seconds")))
+    slot = int(now.timestamp()) // seconds
+    return slot, datetime.fromtimestamp((slot + 1) * seconds)
+
+
+def record(ap_id: str, kind: str, *, project_id: int | None = None,
+           payload: dict[str, Any] | None = None, public: bool = True) -> tuple[OutgoingActivity, bool]:
+    """The activity with this id, created if new; True when it was created now."""
+    existing = db.session.scalars(select(OutgoingActivity).where(OutgoingActivity.ap_id == ap_id)).first()
+    if existing is not None:
+        return existing, False
+    activity = OutgoingActivity(ap_id=ap_id, type=kind, project_id=project_id,
+                                payload=payload or {}, public=public)
+    db.session.add(activity)
+    db.session.flush()
+    return activity, True
+
+
+def deliver_to(activity: OutgoingActivity, inboxes: list[str], run_at: datetime | None = None) -> None:
+    """One job per inbox (a second call for the same pair adds nothing)."""
+    for inbox in dict.fromkeys(inboxes):
+        digest = hashlib.sha256(inbox.encode()).hexdigest()[:32]
+        enqueue(
+            DELIVER,
+            {"activity": activity.id, "inbox": inbox},
+            run_at=run_at,
+            dedupe_key=f"fed:{activity.id}:{digest}",
+            max_attempts=DELIVERY_ATTEMPTS,
+        )
+
+
+def publish_create(project: Project) -> None:
+    activity, created = record(f"{urls.listing(project.id)}#create", "Create", project_id=project.id)
+    if created:
+        deliver_to(activity, follower_inboxes())
+
+
+def publish_update(project: Project, now: datetime | None = None) -> None:
+    """An ``Update`` for this listing in the current slot (bursts coalesce into one)."""
+    slot, slot_end = _slot(now or utcnow())
+    activity, _created = record(
+        f"{urls.listing(project.id)}#update-{slot}", "Update", project_id=project.id
+    )
+    deliver_to(activity, follower_inboxes(), run_at=slot_end)
+
+
+def publish_delete(project: Project) -> None:
+    activity, created = record(f"{urls.listing(project.id)}#delete", "Delete", project_id=project.id)
+    if created:
+        deliver_to(activity, follower_inboxes())
+
+
+def on_state_changed(project: Project, old_state: str, new_state: str) -> None:
+    """Hook body: opening creates the listing, closing states update it, withdrawal deletes it."""
+    if new_state == states.OPEN and old_state not in states.PUBLIC_STATES:
+        publish_create(project)
+    elif new_state == states.WITHDRAWN and old_state in states.PUBLIC_STATES:
+        publish_delete(project)
+    elif new_state in states.PUBLIC_STATES:
+        publish_update(project)
+
+
+def on_saved(project: Project) -> None:
+    if project.state in states.PUBLIC_STATES:
+        publish_update(project)
+
+
+def on_contribution(project_id: int) -> None:
+    project = db.session.get(Project, project_id)
+    if project is not None and project.state in states.PUBLIC_STATES:
+        publish_update(project)
+
+
+# --- rendering ---------------------------------------------------------------------------------
+
+
+def render(activity: OutgoingActivity) -> dict[str, Any] | None:
+    """The JSON sent (and shown in the outbox); None when there is nothing to say any more."""
+    if activity.type in ("Create", "Update"):
+        project = db.session.get(Project, activity.project_id)
+        if project is None or project.state not in states.PUBLIC_STATES:
+            return None  # withdrawn since: the Delete says the rest
+        page = to_ap(project, with_context=False)
+        return {
+            "@context": context(),
+            "id": activity.ap_id,
+            "type": activity.type,
+            "actor": urls.actor_id(),
+            "published": page["published"] if activity.type == "Create" else page["updated"],
+            "to": [PUBLIC],
+            "cc": [urls.followers()],
+            "object": page,
+        }
+    if activity.type == "Delete" and activity.project_id is not None:
+        return {
+            "@context": context(),
+            "id": activity.ap_id,
+            "type": "Delete",
+            "actor": urls.actor_id(),
+            "to": [PUBLIC],
+            "cc": [urls.followers()],
+            "object": {"id": urls.listing(activity.project_id), "type": "Tombstone"},
+        }
+    return {"@context": context(), **activity.payload}
+
+
+# --- delivery ------------------------------------------------------------------------------------
+
+
+def deliver(payload: dict[str, Any]) -> None:
+    """Job handler: sign and POST one activity to one inbox; raise to be retried."""
+    activity = db.session.get(OutgoingActivity, int(payload["activity"]))
+    inbox = str(payload["inbox"])
+    if activity is None:
+        return
+    document = render(activity)
+    if document is None:
+        return
+    body = json.dumps(document, ensure_ascii=False).encode()
+    headers = {"Content-Type": "application/activity+json", "Accept": "application/activity+json"}
+    key = actor.private_key()
+
+    def sign(method: str, url: str, sent: dict[str, str], data: bytes | None) -> dict[str, str]:
+        return sign_cavage(key, urls.key_id(), method, url, sent, data)
+
+    try:
+        response = client().post(inbox, body, headers=headers, sign=sign)
+    except FetchError as exc:
+        _record_outcome(inbox, ok=False)
+        raise DeliveryFailed(f"{inbox}: {exc}") from exc
+    if 200 <= response.status < 300:
+        _record_outcome(inbox, ok=True)
+        return
+    if response.status in (408, 429) or response.status >= 500:
+        _record_outcome(inbox, ok=False)
+        raise DeliveryFailed(f"{inbox} answered {response.status}")
+    # Any other 4xx is the peer refusing this activity for good: retrying will not help.
+    log.warning("delivery of %s to %s refused with %s", activity.ap_id, inbox, response.status)
+    _record_outcome(inbox, ok=True)
+
+
+def _record_outcome(inbox: str, ok: bool) -> None:
+    with unit_of_work() as session:
+        peers = session.scalars(
+            select(Peer).where((Peer.inbox == inbox) | (Peer.shared_inbox == inbox))
+        ).all()
+        now = utcnow()
+        for peer in peers:
+            if ok:
+                peer.last_delivery_at = now
+                peer.failing_since = None
+                peer.unavailable = False
+            elif peer.failing_since is None:
+                peer.failing_since = now
+            elif now - peer.failing_since > timedelta(days=float(setting("unavailable_after_days"))):
+                peer.unavailable = True

@@ -184,3 +184,23 @@ def rows() -> Any:
 def site_options() -> dict[str, Any]:
     """``make_app``/``live_server`` keyword arguments for the payment test site."""
     return {"plugins": PROVIDER_PLUGINS, "extra_plugins": [TestModels()]}
+
+
+@pytest.fixture
+def provider_says() -> Any:
+    """``provider_says(client, payment, "succeeded")``: a correctly signed sandbox webhook."""
+    import json
+    import time
+
+    def deliver(client: Any, ref_or_payment: Any, kind: str, amount: int | None = None,
+                event_id: str | None = None) -> Any:
+        from tontine_sandbox import SIGNATURE_HEADER, sign
+        from tontine_sandbox.provider import webhook_secret
+
+        ref = getattr(ref_or_payment, "provider_ref", ref_or_payment)
+        body = json.dumps({"id": event_id or f"evt_test_{ref}_{kind}", "type": kind, "ref": ref,
+                           "amount": amount, "created": int(time.time())}).encode()
+        return client.post("/payments/webhook/sandbox", data=body,
+                           headers={SIGNATURE_HEADER: sign(body, webhook_secret())})
+
+    return deliver

@@ -271,6 +271,8 @@ def _staff_only() -> None:
 def _render_transfers(error: str | None = None, error_for: int | None = None, status: int = 200,
                       form: MarkReceivedForm | None = None):  # type: ignore[no-untyped-def]
     transfers = services.pending_transfers()
+    if error_for not in {t.id for t in transfers}:
+        error_for = None  # no longer listed (already received): show the message on top
     contributions = {p.contribution_id: p.contribution for p in transfers}
     projects_by_id = {
         p.id: p for p in db.session.scalars(

@@ -22,9 +22,12 @@ def register_migrations() -> list[str]:
 
 @hookimpl
 def register_blueprints(app: Any) -> list[Any]:
+    from tontine.extensions import csrf
+    from tontine_federation.inbox_views import bp as inbox
     from tontine_federation.views import bp
 
-    return [bp]
+    csrf.exempt(inbox)
+    return [bp, inbox]
 
 
 @hookimpl

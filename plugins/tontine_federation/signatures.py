@@ -98,8 +98,7 @@ class SignedRequest:
     @classmethod
     def build(cls, method: str, url: str, headers: Any, body: bytes = b"") -> SignedRequest:
         joined: dict[str, str] = {}
-        items = headers.items(multi=True) if hasattr(headers, "getlist") else headers.items()
-        for name, value in items:
+        for name, value in headers.items():
             key = name.lower()
             joined[key] = f"{joined[key]}, {value}" if key in joined else str(value)
         return cls(method.upper(), url, joined, body)

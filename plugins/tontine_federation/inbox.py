@@ -1,0 +1,405 @@
+"""The inbox: every rule of FEDERATION.md's security section, applied before anything is stored.
+
+Order matters, cheapest refusal first: size (413, before reading the body), blocked domain
+(403, before any key fetch), per-host rate limit (429), JSON shape (400), signature (401;
+the key is fetched through the safe client), one origin (403), idempotency (a replay is
+accepted and changes nothing), then the activity itself, applied in one unit of work.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from flask import current_app
+from limits import parse as parse_limit
+from limits.storage import storage_from_string
+from limits.strategies import MovingWindowRateLimiter
+from sqlalchemy import select
+
+from tontine.db import db, unit_of_work
+from tontine.projects import states
+from tontine.projects.models import Project
+from tontine_federation import outbox, remote_listings, urls
+from tontine_federation.models import BlockedDomain, FollowState, Peer, ReceivedActivity
+from tontine_federation.remote import (
+    RemoteActor,
+    RemoteRefused,
+    check_depth,
+    fetch,
+    fetch_actor,
+    host_of,
+    id_of,
+    origin,
+)
+from tontine_federation.settings import setting
+from tontine_federation.signatures import (
+    MalformedSignature,
+    Policy,
+    PublicKey,
+    SignatureRejected,
+    SignedRequest,
+    load_public_key,
+    parse_cavage,
+    verify,
+)
+
+log = logging.getLogger(__name__)
+
+HANDLED = ("Follow", "Accept", "Reject", "Undo", "Create", "Update", "Delete", "Announce")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: int
+    message: str = ""
+    retry_after: int | None = None
+
+
+class TooLarge(RemoteRefused):
+    status = 413
+
+
+class Blocked(RemoteRefused):
+    status = 403
+
+
+class RateLimited(RemoteRefused):
+    status = 429
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+# --- limits (rule 5) -------------------------------------------------------------------------
+
+
+def _limiter() -> tuple[MovingWindowRateLimiter, Any]:
+    state = current_app.extensions.setdefault("tontine_federation.limiter", {})
+    uri = current_app.config.get("RATELIMIT_STORAGE_URI", "memory://")
+    if state.get("uri") != uri:
+        state["uri"] = uri
+        state["limiter"] = MovingWindowRateLimiter(storage_from_string(uri))
+    return state["limiter"], parse_limit(f"{int(setting('inbox_rate_limit'))}/minute")
+
+
+def check_rate(host: str) -> None:
+    limiter, limit = _limiter()
+    if not limiter.hit(limit, "federation-inbox", host):
+        stats = limiter.get_window_stats(limit, "federation-inbox", host)
+        retry = ma(1, int(stats.reset_time - time.time()) + 1)
+        raise RateLimited(f"too many requests from {host}", retry)
+
+
+def is_blocked(host: str) -> bool:
+    host = host.lower().rstrip(".")
+    if not host:
+        return False
+    candidates = [host]
+    parts = host.split(".")
+    candidates += [".".join(parts[i:]) for i in range(1, len(parts))]
+    return db.session.scalar(
+        select(BlockedDomain.id).where(BlockedDomain.domain.in_(candidates)).limit(1)
+    ) is not None
+
+
+def claimed_key_host(headers: dict[str, str]) -> str:
+    """The host of the keyId a request claims, read without parsing the body or fetching."""
+    value = headers.get("signature") or ""
+    if not value and headers.get("authorization", "")[:10].lower() == "signature ":
+        value = headers["authorization"][10:]
+    if value:
+        try:
+            return host_of(parse_cavage(value).get("keyId", ""))
+        except MalformedSignature:
+            return ""
+    sig_input = headers.get("signature-input", "")
+    marker = 'keyid="'
+    start = sig_input.find(marker)
+    if start >= 0:
+        end = sig_input.find('"', start + len(marker))
+        return host_of(sig_input[start + len(marker): end])
+    return ""
+
+
+# --- keys (rule 1, via rule 4's client) --------------------------------------------------------
+
+
+class KeyDirectory:
+    """Finds the key a request names; remembers whom it belongs to for the origin checks.
+
+    A key we already hold for a peer is used first; when the signature fails with it the
+    caller asks again with ``use_cache=False`` (the peer may have rotated its key).
+    """
+
+    def __init__(self, use_cache: bool = True) -> None:
+        self.owner: RemoteActor | None = None
+        self.use_cache = use_cache
+        self.from_cache = False
+
+    def __call__(self, key_id: str) -> PublicKey:
+        if is_blocked(host_of(key_id)):
+            raise Blocked("this domain is blocked")
+        if self.use_cache:
+            peer = db.session.scalars(
+                select(Peer).where(Peer.key_id == key_id, Peer.public_key_pem != "")
+            ).first()
+            if peer is not None:
+                self.from_cache = True
+                self.owner = RemoteActor(
+                    id=peer.actor_id, inbox=peer.inbox, shared_inbox=peer.shared_inbox,
+                    key_id=peer.key_id, public_key_pem=peer.public_key_pem, name=peer.name,
+                    preferred_username=peer.handle.split("@", 1)[0],
+                )
+                return load_public_key(peer.public_key_pem)
+        actor_url = key_id.split("#", 1)[0]
+        if origin(actor_url) is None:
+            raise SignatureRejected("the keyId is not an http(s) URL")
+        try:
+            found = fetch_actor(actor_url)
+        except RemoteRefused as exc:
+            raise SignatureRejected(f"cannot get the signer's key: {exc.message}") from exc
+        if found.key_id != key_id:
+            raise SignatureRejected("the signer's actor does not publish this key")
+        self.owner = found
+        return load_public_key(found.public_key_pem)
+
+
+# --- the pipeline ----------------------------------------------------------------------------------
+
+
+def receive(method: str, path: str, headers: dict[str, str], read_body: Any,
+            content_length: int | None, remote_addr: str) -> Outcome:
+    """Run one inbox POST through every rule; returns the status to answer."""
+    try:
+        return _receive(method, path, headers, read_body, content_length, remote_addr)
+    except RateLimited as exc:
+        return Outcome(429, exc.message, exc.retry_after)
+    except (RemoteRefused, SignatureRejected) as exc:
+        db.session.rollback()
+        return Outcome(exc.status, exc.message)
+
+
+def _receive(method: str, path: str, headers: dict[str, str], read_body: Any,
+             content_length: int | None, remote_addr: str) -> Outcome:
+    limit = int(setting("max_inbox_bytes"))
+    if content_length is not None and content_length > limit:
+        raise TooLarge("the activity is too large")
+    key_host = claimed_key_host(headers)
+    if key_host and is_blocked(key_host):
+        raise Blocked("this domain is blocked")
+    check_rate(key_host or remote_addr)
+    body = read_body(limit + 1)
+    if len(body) > limit:
+        raise TooLarge("the activity is too large")
+    try:
+        activity = json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        raise RemoteRefused("the body is not JSON") from exc
+    if not isinstance(activity, dict):
+        raise RemoteRefused("the body is not a JSON object")
+    check_depth(activity)
+    activity_id, actor_id, kind = activity.get("id"), id_of(activity.get("actor")), activity.get("type")
+    if not isinstance(kind, str) or origin(activity_id) is None or origin(actor_id) is None:
+        raise RemoteRefused("an activity needs an id, a type and an actor")
+    if is_blocked(host_of(actor_id)):
+        raise Blocked("this domain is blocked")
+
+    request = SignedRequest.build(method, urls.base() + path, headers, body)
+    policy = Policy(
+        authority=urls.host(), window=timedelta(seconds=int(setting("signature_window_seconds")))
+    )
+    keys = KeyDirectory()
+    try:
+        verify(request, keys, policy)
+    except SignatureRejected:
+        if not keys.from_cache:
+            raise
+        keys = KeyDirectory(use_cache=False)
+        verify(request, keys, policy)
+    signer = keys.owner
+    assert signer is not None
+    # rule 2: the key's owner is the actor; the activity is on the actor's origin
+    if signer.id != actor_id:
+        raise RemoteRefused("the key's owner is not the activity's actor", status=403)
+    sender_origin = origin(actor_id)
+    if origin(activity_id) != sender_origin:
+        raise RemoteRefused("the activity id is on another origin", status=403)
+
+    if _already_received(activity_id):
+        return Outcome(202, "already received")
+    fetched = prefetch(activity, signer) if kind in HANDLED else None
+    with unit_of_work() as session:
+        if _already_received(activity_id):
+            return Outcome(202, "already received")
+        if kind in HANDLED:
+            HANDLERS[kind](activity, signer, sender_origin, fetched)
+        session.add(ReceivedActivity(activity_id=activity_id, actor_id=actor_id, type=kind[:32]))
+    return Outcome(202)
+
+
+def _already_received(activity_id: str) -> bool:
+    return db.session.scalars(
+        select(ReceivedActivity.id).where(ReceivedActivity.activity_id == activity_id)
+    ).first() is not None
+
+
+def prefetch(activity: dict[str, Any], signer: RemoteActor) -> dict[str, Any] | None:
+    """Network work before the transaction: an Announce's object, from its own origin."""
+    if activity.get("type") != "Announce":
+        return None
+    object_id = id_of(activity.get("object"))
+    object_origin = origin(object_id)
+    if object_id is None or object_origin is None:
+        raise RemoteRefused("Announce needs an object id")
+    if is_blocked(host_of(object_id)):
+        raise Blocked("the announced object's domain is blocked")
+    if _followed_peer(signer) is None:
+        return None  # we do not take Announces from instances we do not follow
+    return fetch(object_id, expected_origin=object_origin)
+
+
+# --- activities ------------------------------------------------------------------------------------
+
+
+def _peer(signer: RemoteActor) -> Peer:
+    peer = db.session.scalars(select(Peer).where(Peer.actor_id == signer.id)).first()
+    if peer is None:
+        peer = Peer(actor_id=signer.id, domain=host_of(signer.id), inbox=signer.inbox)
+        db.session.add(peer)
+    peer.inbox, peer.shared_inbox = signer.inbox, signer.shared_inbox
+    peer.key_id, peer.public_key_pem = signer.key_id, signer.public_key_pem
+    peer.name = signer.name
+    if signer.preferred_username:
+        peer.handle = f"{signer.preferred_username}@{host_of(signer.id)}"[:300]
+    db.session.flush()
+    return peer
+
+
+def on_follow(activity: dict[str, Any], signer: RemoteActor, sender_origin: str,
+              fetched: dict[str, Any] | None = None) -> None:
+    if id_of(activity.get("object")) != urls.actor_id():
+        raise RemoteRefused("only the instance actor can be followed", status=422)
+    peer = _peer(signer)
+    peer.their_follow_id = activity["id"]
+    if bool(setting("auto_accept_follows")):
+        accept_follower(peer)
+    else:
+        peer.followed = FollowState.PENDING
+
+
+def accept_follower(peer: Peer) -> None:
+    """Accept a peer's Follow and send it the open listings it has not seen yet."""
+    peer.followed = FollowState.ACCEPTED
+    follow_id = peer.their_follow_id or ""
+    accept_id = f"{urls.actor_id()}#accepts/{hashlib.sha256(follow_id.encode()).hexdigest()[:24]}"
+    accept, _ = outbox.record(
+        accept_id,
+        "Accept",
+        payload={
+            "id": accept_id,
+            "type": "Accept",
+            "actor": urls.actor_id(),
+            "to": [peer.actor_id],
+            "object": {"id": follow_id, "type": "Follow", "actor": peer.actor_id,
+                       "object": urls.actor_id()},
+        },
+        public=False,
+    )
+    outbox.deliver_to(accept, [peer.inbox])
+    open_projects = db.session.scalars(
+        select(Project).where(Project.state == states.OPEN).order_by(Project.id)
+    ).all()
+    for project in open_projects:
+        create, _ = outbox.record(f"{urls.listing(project.id)}#create", "Create", project_id=project.id)
+        outbox.deliver_to(create, [peer.delivery_inbox])
+
+
+def on_accept(activity: dict[str, Any], signer: RemoteActor, sender_origin: str,
+              fetched: dict[str, Any] | None = None) -> None:
+    _answer(activity, signer, FollowState.ACCEPTED)
+
+
+def on_reject(activity: dict[str, Any], signer: RemoteActor, sender_origin: str,
+              fetched: dict[str, Any] | None = None) -> None:
+    _answer(activity, signer, FollowState.REJECTED)
+
+
+def _answer(activity: dict[str, Any], signer: RemoteActor, state: FollowState) -> None:
+    peer = db.session.scalars(select(Peer).where(Peer.actor_id == signer.id)).first()
+    follow_id = id_of(activity.get("object"))
+    if peer is None or peer.our_follow_id is None or follow_id != peer.our_follow_id:
+        return  # not an answer to a Follow of ours: nothing to do
+    peer.following = state
+
+
+def on_undo(activity: dict[str, Any], signer: RemoteActor, sender_origin: str,
+            fetched: dict[str, Any] | None = None) -> None:
+    inner = activity.get("object")
+    inner_id = id_of(inner)
+    peer = db.session.scalars(select(Peer).where(Peer.actor_id == signer.id)).first()
+    if peer is None or inner_id is None or origin(inner_id) != sender_origin:
+        return
+    inner_type = inner.get("type") if isinstance(inner, dict) else None
+    if inner_id == peer.their_follow_id or inner_type == "Follow":
+        if isinstance(inner, dict) and id_of(inner.get("actor")) not in (None, signer.id):
+            raise RemoteRefused("one cannot undo someone else's Follow", status=403)
+        peer.followed = FollowState.NONE
+        peer.their_follow_id = None
+
+
+def _followed_peer(signer: RemoteActor) -> Peer | None:
+    peer = db.session.scalars(select(Peer).where(Peer.actor_id == signer.id)).first()
+    return peer if peer is not None and peer.following == FollowState.ACCEPTED else None
+
+
+def on_create_or_update(activity: dict[str, Any], signer: RemoteActor, sender_origin: str,
+                        fetched: dict[str, Any] | None = None) -> None:
+    page = activity.get("object")
+    if not isinstance(page, dict):
+        raise RemoteRefused("Create and Update carry the object")
+    if page.get("type") != "Page":
+        return  # not a listing: nothing of ours to store
+    fields = remote_listings.by_ap(page, sender_origin)
+    peer = _followed_peer(signer)
+    if peer is None:
+        return  # we only keep listings of instances we follow
+    remote_listings.apply(fields, peer.id)
+
+
+def on_delete(activity: dict[str, Any], signer: RemoteActor, sender_origin: str,
+              fetched: dict[str, Any] | None = None) -> None:
+    object_id = id_of(activity.get("object"))
+    if object_id is None:
+        raise RemoteRefused("Delete needs an object")
+    if origin(object_id) != sender_origin:
+        raise RemoteRefused("one can only delete one's own objects", status=403)
+    remote_listings.delete(object_id, sender_origin)
+
+
+def on_announce(activity: dict[str, Any], signer: RemoteActor, sender_origin: str,
+                fetched: dict[str, Any] | None = None) -> None:
+    """Store the announced listing as fetched from its own origin (never the embedded copy)."""
+    if fetched is None or fetched.get("type") != "Page" or _followed_peer(signer) is None:
+        return
+    object_origin = origin(fetched["id"])
+    assert object_origin is not None
+    remote_listings.apply(remote_listings.by_ap(fetched, object_origin), None)
+
+
+HANDLERS = {
+    "Follow": on_follow,
+    "Accept": on_accept,
+    "Reject": on_reject,
+    "Undo": on_undo,
+    "Create": on_create_or_update,
+    "Update": on_create_or_update,
+    "Delete": on_delete,
+    "Announce": on_announce,
+}

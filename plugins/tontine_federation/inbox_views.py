@@ -1,0 +1,36 @@
+"""``POST /inbox`` (shared) and ``POST /actor/inbox``: thin views over ``inbox.receive``.
+
+Server-to-server requests carry HTTP signatures, not CSRF tokens: this blueprint alone is
+exempt from CSRF.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify, request
+
+from tontine_federation.inbox import receive
+from tontine_federation.signatures import SignedRequest
+
+bp = Blueprint("federation_inbox", __name__)
+
+
+@bp.post("/inbox")
+@bp.post("/actor/inbox")
+def inbox() -> Response:
+    headers = SignedRequest.build("POST", "", request.headers).headers
+    outcome = receive(
+        request.method,
+        request.full_path.rstrip("?"),
+        headers,
+        request.stream.read,
+        request.content_length,
+        request.remote_addr or "",
+    )
+    if outcome.status < 300:
+        return Response(status=outcome.status)
+    response = jsonify({"type": "about:blank", "title": outcome.message, "status": outcome.status})
+    response.status_code = outcome.status
+    response.mimetype = "application/problem+json"
+    if outcome.retry_after is not None:
+        response.headers["Retry-After"] = str(outcome.retry_after)
+    return response

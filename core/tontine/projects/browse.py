@@ -139,7 +139,9 @@ def query(filters: Mapping[str, Any]) -> Select[tuple[Project]]:
     if "category" in clean:
         stmt = stmt.where(Project.category == clean["category"])
     if "place" in clean:
-        stmt = stmt.where(func.lower(Project.place) == clean["place"].lower())
+        # SQLite's lower() only folds ASCII: the exact spelling always matches too.
+        place = clean["place"]
+        stmt = stmt.where(or_(func.lower(Project.place) == place.lower(), Project.place == place))
     if "country" in clean:
         stmt = stmt.where(Project.country == clean["country"].upper())
     if "funding_model" in clean:

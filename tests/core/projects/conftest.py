@@ -62,6 +62,11 @@ class SitePlugin:
 
 
 @pytest.fixture
+def site_plugin() -> SitePlugin:
+    return SitePlugin()
+
+
+@pytest.fixture
 def app(make_app: Any) -> Any:
     site = make_app(
         plugins=[],

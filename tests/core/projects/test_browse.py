@@ -179,3 +179,34 @@ def test_api_one_project_and_404s(client, listings, owner, login):
         assert response.get_json()["status"] == 404
     login(client, owner)
     assert client.get(f"/api/v1/projects/{listings['draft'].id}").status_code == 200
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgres"])
+def test_search_pages_and_totals_on_each_database(make_app, site_plugin, make_user, database):
+    """The same listing query on SQLite and PostgreSQL: case-insensitive search, keyset pages."""
+    from tontine.payments.services import contribute
+    from tontine.projects import services
+    from tontine.projects.browse import page
+
+    app = make_app(plugins=[], extra_plugins=[site_plugin], PAYMENT_PROVIDERS=["instant"], database=database)
+    with app.app_context():
+        owner = make_user()
+        ids = []
+        for n in range(5):
+            draft = services.create_project(owner, {
+                "title": f"Bakery Nº{n}" if n % 2 else f"Garden {n}", "story": "x", "goal": "100",
+                "funding_model": "simple", "place": "Saint-Étienne" if n == 1 else "Lyon",
+            })
+            ids.append(services.walk_to(draft, "open").id)
+        services.walk_to(services.create_project(owner, {"title": "Bakery draft", "goal": "5", "funding_model": "simple"}), "in_review")
+        contribute(project_id=ids[3], supporter=make_user(), amount="12.50", provider_key="instant",
+                   idempotency_key="k", return_url="/")
+        first = page({"q": "BAKERY"}, limit=1)
+        assert [c.project.id for c in first.cards] == [ids[3]]
+        assert first.cards[0].raised.amount == 1250 and first.cards[0].backer_count == 1
+        second = page({"q": "bakery"}, first.next_cursor, limit=1)
+        assert [c.project.id for c in second.cards] == [ids[1]] and second.next_cursor is None
+        assert [c.project.id for c in page({"place": "Saint-Étienne"}).cards] == [ids[1]]
+        assert [c.project.id for c in page({"place": "lyon"}).cards] == ids[4:1:-1] + [ids[0]]
+        assert [c.project.id for c in page({"q": "100%"}).cards] == []
+        assert len(page({}).cards) == 5

@@ -47,6 +47,8 @@ def funding_model(project_or_key: Project | str) -> FundingModel:
 
 
 def get_project(project_id: int) -> Project:
+    if not 0 < project_id < 2**31:  # beyond any id: the database would refuse the number
+        raise NotFound("No such project.")
     project = db.session.get(Project, project_id)
     if project is None:
         raise NotFound("No such project.")

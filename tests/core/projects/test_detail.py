@@ -170,3 +170,25 @@ def test_comments_need_a_login_and_a_csrf_token(client, project, make_user, logi
 def test_the_page_has_no_inline_styles_or_scripts(client, project):
     html = client.get(f"/projects/{project().id}").get_data(as_text=True)
     assert "style=" not in html and "<script" not in html
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/projects/99999999999999999999999",
+        "/projects/0",
+        "/api/v1/projects/99999999999999999999999",
+        "/projects/99999999999999999999999/edit",
+        "/projects/99999999999999999999999/supporters",
+    ],
+)
+def test_absurd_ids_are_404_not_500(client, owner, login, path):
+    login(client, owner)
+    assert client.get(path).status_code == 404
+
+
+@pytest.mark.parametrize("query", ["q=" + "x" * 101, "country=FRA", "state=nonsense", "cursor=" + "x" * 300])
+def test_bad_browse_filters_are_a_400_with_a_message(client, query):
+    response = client.get(f"/projects/?{query}")
+    assert response.status_code == 400
+    assert 'class="form-errors"' in response.get_data(as_text=True)

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -79,6 +89,29 @@ def set_locale():  # type: ignore[no-untyped-def]
     if not target.startswith("/") or target.startswith("//"):
         target = url_for("site.home")
     return redirect(target)
+
+
+HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
+def darker(colour: str, factor: float = 0.8) -> str:
+    """The same hue, darker: hover states and links on a light background."""
+    r, g, b = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    return "#{:02x}{:02x}{:02x}".format(*(int(c * factor) for c in (r, g, b)))
+
+
+@bp.get("/theme.css")
+def theme_css():  # type: ignore[no-untyped-def]
+    """The instance's colours as CSS variables (the CSP forbids inline styles)."""
+    accent = str(current_app.config.get("THEME", {}).get("accent", ""))
+    body = ""
+    if HEX_COLOUR.match(accent):
+        body = f":root {{ --accent: {accent}; --accent-dark: {darker(accent)}; }}\n"
+    response = make_response(body)
+    response.mimetype = "text/css"
+    response.cache_control.public = True
+    response.cache_control.max_age = 3600
+    return response
 
 
 @bp.get("/healthz")

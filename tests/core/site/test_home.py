@@ -83,3 +83,18 @@ def test_locale_switch_only_goes_to_local_pages(client, form_post):
 
 def test_health(client):
     assert client.get("/healthz").get_json() == {"status": "ok"}
+
+
+def test_the_theme_colour_comes_from_the_instance(make_app):
+    app = make_app(plugins=[], THEME={"accent": "#1d4ed8"})
+    client = app.test_client()
+    assert 'href="/theme.css"' in client.get("/").get_data(as_text=True)
+    css = client.get("/theme.css")
+    assert css.mimetype == "text/css"
+    assert "--accent: #1d4ed8;" in css.get_data(as_text=True)
+
+
+def test_a_theme_colour_that_is_not_a_colour_is_ignored(make_app):
+    app = make_app(plugins=[], THEME={"accent": "red; } body { background: url(//evil)"})
+    css = app.test_client().get("/theme.css").get_data(as_text=True)
+    assert css == ""

@@ -126,18 +126,15 @@ def browse():  # type: ignore[no-untyped-def]
     except listing.BadQuery as exc:
         error, status = exc.message, 400
         result = listing.Page([], None)
-    next_url = None
-    if result.next_cursor:
-        next_url = url_for(
-            ".browse", **{k: v for k, v in filters.items() if v}, cursor=result.next_cursor
-        )
+    active = {k: v for k, v in filters.items() if v}
+    next_url = url_for(".browse", **active, cursor=result.next_cursor) if result.next_cursor else None
     body = render_template(
         "projects/browse.html",
         cards=result.cards,
         filters=filters,
         error=error,
         next_url=next_url,
-        first_page=not request.args.get("cursor"),
+        first_url=url_for(".browse", **active) if request.args.get("cursor") else None,
         categories=category_choices(_("All categories")),
         public_states=[s for s in STATE_LABELS if s in states.PUBLIC_STATES],
         models=_model_choices(),

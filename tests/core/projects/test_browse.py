@@ -100,6 +100,8 @@ def test_pages_of_twenty_with_a_next_link_and_no_offset(client, project, owner):
             url = match.group(1).replace("&amp;", "&") if match else None
             if url:
                 assert "category=food" in url
+            if pages:
+                assert '<a href="/projects/?category=food">First page</a>' in html
             pages += 1
     finally:
         event.remove(db.engine, "before_cursor_execute", record)

@@ -46,3 +46,21 @@ def register_job_handlers() -> dict[str, Any]:
 @hookimpl
 def register_schedules() -> list[tuple[str, str, int]]:
     return [("loan-review-standing", "loan_review_standing", 24 * 3600)]
+
+
+@hookimpl
+def register_blueprints(app: Any) -> list[Any]:
+    from tontine_loan.views import bp
+
+    return [bp]
+
+
+@hookimpl
+def register_nav_links(user: Any) -> list[tuple[str, str]]:
+    from flask import url_for
+    from flask_babel import gettext as _
+
+    links = [(_("Field partners"), url_for("loan.partners"))]
+    if user is not None and user.is_authenticated:
+        links.append((_("My loans"), url_for("loan.portfolio")))
+    return links

@@ -63,6 +63,9 @@ class LoanFunding(FundingModel):
     label = _l("Loan")
     terms_schema = LoanTermsSchema
     contribution_schema = LoanDetailsSchema
+    page_template = "loan/project_section.html"
+    form_template = "loan/give_fields.html"
+    terms_template = "loan/terms_fields.html"
     extra_transitions = {
         states.RUNNING: frozenset({DELINQUENT, DEFAULTED}),
         DELINQUENT: frozenset({states.RUNNING, states.COMPLETED, DEFAULTED}),

@@ -114,7 +114,7 @@ class LoanTermsSchema(Schema):
         load_default=None,
         allow_none=True,
         strict=False,
-        validate=validate.Range(min=1, max=90, error=_l("Fundraising lasts 1 to 90 days.")),
+        validate=validate.Range(min=1, max=120, error=_l("Fundraising lasts 1 to 120 days.")),
     )
 
     @pre_load

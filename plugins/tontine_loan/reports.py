@@ -1,0 +1,191 @@
+"""What pages show about loans, partners and lenders — computed from the rows, never typed in.
+
+Partner figures follow the usual micro-lending definitions: the delinquency rate is the
+amount past due over what active loans still owe; the default rate is what was written off
+over what was disbursed; the currency-loss rate is the net currency loss over what was
+repaid in local currencies.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
+from tontine.db import db, utcnow
+from tontine.money import Money
+from tontine.projects.models import Project
+from tontine.projects.states import PUBLIC_STATES
+from tontine_loan.funding import DEFAULTED, DELINQUENT
+from tontine_loan.models import (
+    FieldPartner,
+    LenderShare,
+    Loan,
+    Repayment,
+    RepaymentPart,
+    WriteOff,
+    WriteOffPart,
+)
+from tontine_loan.services import REPAYING_STATES, due_by, positions, settled_total
+
+#: States in which a loan listing is public on a partner's page.
+LISTED_STATES = PUBLIC_STATES | {DELINQUENT, DEFAULTED}
+
+
+def _rate(part: int, whole: int) -> Decimal | None:
+    return None if whole <= 0 else (Decimal(part) * 100 / whole).quantize(Decimal("0.01"))
+
+
+@dataclass(frozen=True)
+class PartnerFigures:
+    loans: int
+    amount: Money
+    delinquency_rate: Decimal | None  # percent
+    default_rate: Decimal | None
+    currency_loss_rate: Decimal | None
+    average_borrower_rate: Decimal | None
+    days_on_site: int
+
+
+def partner_projects(partner: FieldPartner) -> list[Project]:
+    return list(
+        db.session.scalars(
+            select(Project)
+            .where(Project.funding_model == "loan",
+                   Project.terms["partner_id"].as_integer() == partner.id,
+                   Project.state.in_(tuple(LISTED_STATES)))
+            .order_by(Project.id.desc())
+        )
+    )
+
+
+def partner_figures(partner: FieldPartner, currency: str, today: date | None = None) -> PartnerFigures:
+    today = today or utcnow().date()
+    projects = partner_projects(partner)
+    loans = {
+        loan.project_id: loan
+        for loan in db.session.scalars(select(Loan).where(Loan.partner_id == partner.id))
+    }
+    states = {p.id: p.state for p in projects}
+    disbursed = [loan for loan in loans.values() if loan.disbursed_on is not None and loan.currency == currency]
+    past_due = owed = 0
+    for loan in disbursed:
+        if states.get(loan.project_id) in REPAYING_STATES:
+            paid = settled_total(loan.project_id)
+            owed += sum(p.outstanding for p in positions(loan))
+            past_due += max(0, due_by(loan, today) - paid)
+    written_off = int(db.session.scalar(
+        select(func.coalesce(func.sum(WriteOff.amount), 0))
+        .join(Loan, Loan.project_id == WriteOff.project_id)
+        .where(Loan.partner_id == partner.id, Loan.currency == currency)) or 0)
+    local = db.session.execute(
+        select(func.coalesce(func.sum(Repayment.currency_loss), 0), func.coalesce(func.sum(Repayment.settled), 0))
+        .join(Loan, Loan.project_id == Repayment.project_id)
+        .where(Loan.partner_id == partner.id, Repayment.local_currency.is_not(None))
+    ).one()
+    weighted = [
+        (Decimal(str(p.terms["borrower_rate"])), p.goal_amount)
+        for p in projects if (p.terms or {}).get("borrower_rate") is not None
+    ]
+    average = None
+    if weighted:
+        total = sum(w for _, w in weighted)
+        average = (sum(r * w for r, w in weighted) / total).quantize(Decimal("0.1"))
+    elif partner.borrower_rate:
+        average = Decimal(partner.borrower_rate).quantize(Decimal("0.1"))
+    lent = sum(loan.principal for loan in disbursed)
+    return PartnerFigures(
+        loans=len(projects),
+        amount=Money(sum(p.goal_amount if p.id not in loans else loans[p.id].principal
+                         for p in projects if p.currency == currency), currency),
+        delinquency_rate=_rate(past_due, owed),
+        default_rate=_rate(written_off, lent),
+        currency_loss_rate=_rate(int(local[0]), int(local[1])),
+        average_borrower_rate=average,
+        days_on_site=max(0, (utcnow() - partner.created_at).days),
+    )
+
+
+# --- The lender's portfolio -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Holding:
+    project: Project
+    lent: Money
+    repaid: Money  # credited to the lender's balance
+    outstanding: Money
+    lost: Money  # written off (net of recoveries) or lost to currency
+
+
+def portfolio(lender_id: int) -> list[Holding]:
+    """Every loan the lender has a share in, newest first."""
+    shares = db.session.execute(
+        select(LenderShare, Project)
+        .join(Project, Project.id == LenderShare.project_id)
+        .where(LenderShare.lender_id == lender_id)
+        .order_by(LenderShare.project_id.desc())
+    ).all()
+    holdings = []
+    for share, project in shares:
+        loan = db.session.get(Loan, share.project_id)
+        assert loan is not None
+        position = next(p for p in positions(loan) if p.share.id == share.id)
+        credited = int(db.session.scalar(
+            select(func.coalesce(func.sum(RepaymentPart.credited), 0))
+            .where(RepaymentPart.share_id == share.id)) or 0)
+        written = int(db.session.scalar(
+            select(func.coalesce(func.sum(WriteOffPart.amount), 0))
+            .join(WriteOff, WriteOff.id == WriteOffPart.write_off_id)
+            .where(WriteOffPart.share_id == share.id, WriteOff.borne_by == "lenders")) or 0)
+        currency_lost = position.settled - credited
+        if written:
+            recovered_since = max(0, position.settled + written - position.entitled)
+            lost = written - recovered_since + currency_lost
+            outstanding = 0
+        else:
+            lost = currency_lost
+            outstanding = position.outstanding
+        holdings.append(Holding(project, Money(share.amount, loan.currency), Money(credited, loan.currency),
+                                Money(outstanding, loan.currency), Money(max(0, lost), loan.currency)))
+    return holdings
+
+
+def repayments_by_month(lender_id: int) -> list[tuple[str, Money]]:
+    """``[("2026-02", amount credited that month), …]`` for the portfolio chart."""
+    rows = db.session.execute(
+        select(Repayment.paid_on, Repayment.currency, RepaymentPart.credited)
+        .join(RepaymentPart, RepaymentPart.repayment_id == Repayment.id)
+        .join(LenderShare, LenderShare.id == RepaymentPart.share_id)
+        .where(LenderShare.lender_id == lender_id)
+    ).all()
+    months: dict[tuple[str, str], int] = defaultdict(int)
+    for paid_on, currency, credited in rows:
+        months[(paid_on.strftime("%Y-%m"), currency)] += int(credited)
+    return [(month, Money(amount, currency)) for (month, currency), amount in sorted(months.items())]
+
+
+def portfolio_csv(lender_id: int) -> str:
+    """The portfolio as CSV (one row per loan), amounts as plain decimals."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["loan", "title", "state", "currency", "lent", "repaid", "outstanding", "lost"])
+    for h in portfolio(lender_id):
+        writer.writerow([h.project.id, _cell(h.project.title), h.project.state, h.lent.currency,
+                         h.lent.decimal_string(), h.repaid.decimal_string(),
+                         h.outstanding.decimal_string(), h.lost.decimal_string()])
+    return out.getvalue()
+
+
+def _cell(text: str) -> str:
+    """Keep spreadsheets from running a title as a formula (CSV injection)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def as_of(value: datetime | date | None) -> str:
+    return value.isoformat() if value else ""

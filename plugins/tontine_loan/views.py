@@ -1,0 +1,315 @@
+"""Loan pages: partners, the partner's dashboard, disbursal and repayments, the lender's portfolio.
+
+Views are thin: they read forms, call the services (which own the transactions) and show a
+refusal as a message on the same form with a 4xx status.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date
+from typing import Any
+
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from tontine.accounts.models import User
+from tontine.db import db
+from tontine.errors import DomainError
+from tontine.ledger.models import AccountKind
+from tontine.ledger.services import balance
+from tontine.money import Money
+from tontine.projects.models import Project
+from tontine.projects.services import get_project
+from tontine_loan import partners as partner_services
+from tontine_loan import reports, services
+from tontine_loan.forms import DisburseForm, PartnerForm, RatingForm, RepaymentForm, StaffForm
+from tontine_loan.funding import ticket_rules
+from tontine_loan.models import FieldPartner, LenderShare, Loan, Repayment
+from tontine_loan.schedule import ScheduleError, build_schedule
+
+bp = Blueprint("loan", __name__, template_folder="templates")
+
+FREQUENCY_LABELS = {
+    "monthly": _l("Monthly"), "quarterly": _l("Quarterly"), "at_end": _l("At the end of the term"),
+    "irregular": _l("Irregular"),
+}
+
+
+def _user() -> User:
+    return current_user._get_current_object()  # type: ignore[attr-defined,no-any-return]
+
+
+def _admin() -> User:
+    if not current_user.is_authenticated or not current_user.is_admin:
+        abort(403)
+    return _user()
+
+
+def _managed(project_id: int) -> tuple[Project, Loan]:
+    project = get_project(project_id)
+    if project.funding_model != "loan":
+        abort(404)
+    if not services.can_manage(current_user, project):
+        abort(403)
+    return project, services.get_loan(project.id)
+
+
+# --- What the project page and forms include --------------------------------------------
+
+
+def loan_section(project: Project) -> dict[str, Any]:
+    """Everything the loan part of a project page shows."""
+    terms = project.terms or {}
+    partner = db.session.get(FieldPartner, terms["partner_id"]) if terms.get("partner_id") else None
+    loan = db.session.get(Loan, project.id)
+    instalments: list[dict[str, Any]] = []
+    if loan is not None and loan.instalments:
+        paid = services.settled_total(project.id)
+        running = 0
+        for i in loan.instalments:
+            running += i.total
+            instalments.append({"number": i.number, "due": i.due, "principal": Money(i.principal, loan.currency),
+                                "interest": Money(i.interest, loan.currency), "paid": running <= paid})
+    else:
+        try:
+            preview = build_schedule(
+                project.goal.to_decimal(), services.lender_rate(terms), int(terms.get("term_months") or 1),
+                terms.get("method") or "zero_interest", int(terms.get("grace_months") or 0),
+                date.fromisoformat(terms["disbursal_date"]) if terms.get("disbursal_date") else None,
+                project.currency, day_count=terms.get("day_count", "30/360"))
+        except (ScheduleError, ValueError):
+            preview = []
+        instalments = [{"number": i.number, "due": i.due,
+                        "principal": Money.from_decimal(i.principal, project.currency),
+                        "interest": Money.from_decimal(i.interest, project.currency), "paid": False}
+                       for i in preview]
+    lenders = db.session.execute(
+        select(User.display_name, LenderShare.amount, LenderShare.team_id)
+        .join(User, User.id == LenderShare.lender_id)
+        .where(LenderShare.project_id == project.id)
+        .order_by(LenderShare.id)
+    ).all() if loan is not None else []
+    minimum, step = ticket_rules(project.currency)
+    return {
+        "terms": terms,
+        "partner": partner,
+        "loan": loan,
+        "instalments": instalments,
+        "scheduled": bool(loan is not None and loan.instalments),
+        "lenders": [(name, Money(amount, project.currency)) for name, amount, _ in lenders],
+        "can_manage": services.can_manage(current_user, project),
+        "minimum": minimum,
+        "step": step,
+        "frequency": FREQUENCY_LABELS.get(terms.get("repayment_frequency", "monthly"), FREQUENCY_LABELS["monthly"]),
+    }
+
+
+@bp.app_context_processor
+def loan_helpers() -> dict[str, Any]:
+    def partner_choices() -> list[FieldPartner]:
+        return list(db.session.scalars(select(FieldPartner).where(FieldPartner.active.is_(True))
+                                       .order_by(FieldPartner.id)))
+
+    return {"loan_section": loan_section, "loan_partner_choices": partner_choices,
+            "money_of": lambda amount, currency: Money(int(amount or 0), currency)}
+
+
+# --- Partners ---------------------------------------------------------------------------
+
+
+@bp.get("/partners/")
+def partners():  # type: ignore[no-untyped-def]
+    rows = db.session.scalars(select(FieldPartner).where(FieldPartner.active.is_(True))
+                              .order_by(FieldPartner.id)).all()
+    currency = current_app.config["CURRENCY"]
+    listed = [(p, reports.partner_figures(p, currency)) for p in rows]
+    return render_template("loan/partners.html", partners=listed,
+                           can_add=current_user.is_authenticated and current_user.is_admin)
+
+
+@bp.get("/partners/<int:partner_id>")
+def partner(partner_id: int):  # type: ignore[no-untyped-def]
+    found = partner_services.get_partner(partner_id)
+    figures = reports.partner_figures(found, current_app.config["CURRENCY"])
+    is_admin = current_user.is_authenticated and current_user.is_admin
+    return render_template(
+        "loan/partner.html", partner=found, figures=figures,
+        projects=reports.partner_projects(found),
+        staff_form=StaffForm() if is_admin else None,
+        rating_form=RatingForm() if is_admin else None,
+        is_staff=bool(current_user.is_authenticated and current_user.has_role(
+            partner_services.Role.PARTNER_STAFF, found.organization_id)),
+    )
+
+
+@bp.route("/partners/new", methods=["GET", "POST"])
+@login_required
+def new_partner():  # type: ignore[no-untyped-def]
+    admin = _admin()
+    form = PartnerForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            created = partner_services.create_partner(
+                admin, name=form.name.data or "", country=form.country.data or "",
+                borrower_rate=form.borrower_rate.data or "0", risk_rating=form.risk_rating.data,
+                description=form.description.data or "", website=form.website.data or "")
+        except DomainError as exc:
+            field = getattr(form, exc.field or "", None)
+            if field is not None:
+                field.errors = [*field.errors, exc.message]
+            else:
+                form.form_errors.append(exc.message)
+        else:
+            flash(_("The field partner is registered."), "success")
+            return redirect(url_for(".partner", partner_id=created.id), code=303)
+    if form.is_submitted():
+        status = 400
+    return render_template("loan/partner_form.html", form=form), status
+
+
+@bp.post("/partners/<int:partner_id>/staff")
+@login_required
+def add_staff(partner_id: int):  # type: ignore[no-untyped-def]
+    admin = _admin()
+    form = StaffForm()
+    if form.validate_on_submit():
+        user = db.session.scalars(select(User).where(User.email == (form.email.data or "").strip().lower())).first()
+        if user is None:
+            flash(_("No account uses this e-mail address."), "error")
+            return redirect(url_for(".partner", partner_id=partner_id), code=303)
+        partner_services.add_staff(admin, partner_id, user)
+        flash(_("%(name)s is now on the partner's staff.", name=user.display_name), "success")
+    else:
+        flash(_("Enter the e-mail address of an account."), "error")
+    return redirect(url_for(".partner", partner_id=partner_id), code=303)
+
+
+@bp.post("/partners/<int:partner_id>/rating")
+@login_required
+def rate_partner(partner_id: int):  # type: ignore[no-untyped-def]
+    admin = _admin()
+    form = RatingForm()
+    if form.validate_on_submit():
+        partner_services.set_risk_rating(admin, partner_id, form.risk_rating.data or 0, form.reason.data or "")
+        flash(_("The risk rating is saved."), "success")
+    else:
+        flash(_("The risk rating is a whole number from 1 to 5, with a reason."), "error")
+    return redirect(url_for(".partner", partner_id=partner_id), code=303)
+
+
+@bp.get("/partners/<int:partner_id>/dashboard")
+@login_required
+def dashboard(partner_id: int):  # type: ignore[no-untyped-def]
+    found = partner_services.get_partner(partner_id)
+    if not (current_user.is_admin or current_user.has_role(partner_services.Role.PARTNER_STAFF,
+                                                           found.organization_id)):
+        abort(403)
+    projects = db.session.scalars(
+        select(Project).where(Project.funding_model == "loan",
+                              Project.terms["partner_id"].as_integer() == found.id)
+        .order_by(Project.id.desc())
+    ).all()
+    today = date.today()
+    rows = []
+    for project in projects:
+        loan = db.session.get(Loan, project.id)
+        behind = 0
+        if loan is not None and loan.instalments:
+            behind = max(0, services.due_by(loan, today) - services.settled_total(project.id))
+        rows.append((project, loan, Money(behind, project.currency)))
+    return render_template("loan/dashboard.html", partner=found, rows=rows,
+                           figures=reports.partner_figures(found, current_app.config["CURRENCY"]))
+
+
+# --- Disbursal and repayments -----------------------------------------------------------
+
+
+@bp.route("/loans/<int:project_id>/disburse", methods=["GET", "POST"])
+@login_required
+def disburse(project_id: int):  # type: ignore[no-untyped-def]
+    project, loan = _managed(project_id)
+    form = DisburseForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            services.disburse(project.id, _user(), disbursed_on=form.disbursed_on.data,
+                              rate=form.rate.data or None, note=form.note.data or "")
+        except DomainError as exc:
+            form.form_errors.append(exc.message)
+            status = exc.status
+        else:
+            flash(_("The disbursal is recorded and the schedule is set."), "success")
+            return redirect(url_for(".repayments", project_id=project.id), code=303)
+    elif form.is_submitted():
+        status = 400
+    return render_template("loan/disburse.html", project=project, loan=loan, form=form), status
+
+
+def _repayments_page(project: Project, loan: Loan, form: RepaymentForm, status: int = 200):  # type: ignore[no-untyped-def]
+    if not form.idempotency_key.data:
+        form.idempotency_key.data = secrets.token_urlsafe(16)
+    repayments = db.session.scalars(
+        select(Repayment).where(Repayment.project_id == project.id).order_by(Repayment.id.desc())
+    ).all()
+    owed = sum(p.outstanding for p in services.positions(loan)) if loan.instalments else loan.principal
+    return render_template(
+        "loan/repayments.html", project=project, loan=loan, form=form, repayments=repayments,
+        owed=Money(owed, loan.currency), section=loan_section(project),
+    ), status
+
+
+@bp.route("/loans/<int:project_id>/repayments", methods=["GET", "POST"])
+@login_required
+def repayments(project_id: int):  # type: ignore[no-untyped-def]
+    project, loan = _managed(project_id)
+    form = RepaymentForm()
+    if not form.is_submitted():
+        return _repayments_page(project, loan, form)
+    if not form.validate():
+        return _repayments_page(project, loan, form, 400)
+    try:
+        services.record_repayment(
+            project.id, _user(), paid_on=form.paid_on.data, idempotency_key=form.idempotency_key.data,
+            amount=form.amount.data or None, local_amount=form.local_amount.data or None,
+            rate=form.rate.data or None, note=form.note.data or "")
+    except DomainError as exc:
+        field = getattr(form, exc.field or "", None)
+        if field is not None and exc.field in ("amount", "local_amount", "rate"):
+            field.errors = [*field.errors, exc.message]
+        else:
+            form.form_errors.append(exc.message)
+        return _repayments_page(project, loan, form, exc.status)
+    flash(_("The repayment is recorded and shared among the lenders."), "success")
+    return redirect(url_for(".repayments", project_id=project.id), code=303)
+
+
+# --- The lender's portfolio -------------------------------------------------------------
+
+
+@bp.get("/my/loans")
+@login_required
+def portfolio():  # type: ignore[no-untyped-def]
+    holdings = reports.portfolio(current_user.id)
+    currency = current_app.config["CURRENCY"]
+    months = reports.repayments_by_month(current_user.id)
+    peak = max((m.amount for _, m in months), default=0)
+    totals = {
+        key: Money(sum(getattr(h, key).amount for h in holdings if h.lent.currency == currency), currency)
+        for key in ("lent", "repaid", "outstanding", "lost")
+    }
+    return render_template(
+        "loan/portfolio.html", holdings=holdings, months=months, peak=peak, totals=totals,
+        balance=balance(AccountKind.SUPPORTER_BALANCE, current_user.id, currency),
+    )
+
+
+@bp.get("/my/loans.csv")
+@login_required
+def portfolio_csv():  # type: ignore[no-untyped-def]
+    return Response(reports.portfolio_csv(current_user.id), mimetype="text/csv",
+                    headers={"Content-Disposition": "attachment; filename=my-loans.csv"})

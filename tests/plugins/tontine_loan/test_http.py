@@ -1,0 +1,185 @@
+"""End to end through HTTP: a partner lists a loan, lenders fund it, it is disbursed and repaid."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import pytest
+
+from tontine.testing import csrf_token_from
+
+KEY_RE = re.compile(r'name="idempotency_key" type="hidden" value="([^"]+)"')
+
+
+@pytest.fixture
+def site(make_app):
+    from flask import g
+
+    from tontine.hookspecs import hookimpl
+    from tontine.payments.provider import PaymentProvider, ProviderEvent, StartResult
+
+    class Instant(PaymentProvider):
+        key = "instant"
+        label = "Instant"
+
+        def start(self, payment, return_url):
+            ref = f"i{payment.id}"
+            return StartResult(provider_ref=ref, events=[
+                ProviderEvent(event_id=f"e{payment.id}", provider_ref=ref, kind="succeeded")])
+
+    class Plugin:
+        @hookimpl
+        def register_payment_providers(self):
+            return [Instant()]
+
+    app = make_app(plugins=["loan", "balance"], extra_plugins=[Plugin()],
+                   PAYMENT_PROVIDERS=["instant", "balance"])
+
+    @app.before_request
+    def _fresh_g() -> None:
+        """Requests made inside the test's app context share its ``g``; a real request never
+        does (flask-login caches the user and flask-wtf the CSRF token there)."""
+        for name in list(vars(g)):
+            g.pop(name, None)
+
+    with app.app_context():
+        yield app
+
+
+def client_for(app, user, login):
+    client = app.test_client()
+    login(client, user)
+    return client
+
+
+def page_key(html: str) -> str:
+    match = KEY_RE.search(html)
+    assert match, "no idempotency key on the page"
+    return match.group(1)
+
+
+def give(client, project_id: int, amount: str, provider: str = "instant"):
+    url = f"/projects/{project_id}/give"
+    html = client.get(url).get_data(as_text=True)
+    return client.post(url, data={"csrf_token": csrf_token_from(html), "idempotency_key": page_key(html),
+                                  "amount": amount, "provider": provider, "refund_to": "payment_method"})
+
+
+def repay(client, project_id: int, **fields):
+    url = f"/loans/{project_id}/repayments"
+    html = client.get(url).get_data(as_text=True)
+    data = {"csrf_token": csrf_token_from(html), "idempotency_key": page_key(html), **fields}
+    return client.post(url, data=data)
+
+
+def test_list_fund_disburse_repay_and_relend(site, make_user, login, form_post) -> None:
+    from sqlalchemy import select
+
+    from tontine.db import db
+    from tontine.ledger.models import AccountKind
+    from tontine.ledger.services import balance, trial_balance
+    from tontine.projects.models import Project
+    from tontine_loan.models import FieldPartner
+    from tontine_loan.services import review_standing
+
+    admin = make_user(roles=("admin",))
+    moderator = make_user(roles=("moderator",))
+    staff = make_user(email="awa@partner.example")
+    admin_client = client_for(site, admin, login)
+
+    # An admin registers the field partner and adds its staff member.
+    response = form_post(admin_client, "/partners/new", data={
+        "name": "Sahel Microfinance", "country": "sn", "borrower_rate": "24", "risk_rating": "2"})
+    assert response.status_code == 303, response.get_data(as_text=True)
+    partner = db.session.scalars(select(FieldPartner)).one()
+    assert partner.country == "SN"
+    response = form_post(admin_client, f"/partners/{partner.id}", f"/partners/{partner.id}/staff",
+                         data={"email": "awa@partner.example"})
+    assert response.status_code == 303
+
+    # The partner's staff list a loan for a borrower.
+    staff_client = client_for(site, staff, login)
+    page = staff_client.get("/projects/new?model=loan").get_data(as_text=True)
+    assert 'name="terms.term_months"' in page and "Sahel Microfinance" in page
+    response = form_post(staff_client, "/projects/new?model=loan", "/projects/new", data={
+        "title": "A sewing machine for Fatou", "summary": "Tailoring in Thiès",
+        "story": "Fatou sews school uniforms.", "place": "Thiès", "country": "SN", "category": "business",
+        "goal": "300", "duration_days": "30", "funding_model": "loan",
+        "terms.term_months": "3", "terms.partner_id": str(partner.id), "terms.lender_rate": "0",
+        "terms.borrower_rate": "24", "terms.repayment_frequency": "monthly", "terms.funding": "fixed",
+        "terms.loss_liability": "lenders", "terms.currency_risk": "partner_covers",
+    })
+    assert response.status_code == 303, response.get_data(as_text=True)
+    project = db.session.scalars(select(Project)).one()
+    assert project.terms["partner_id"] == partner.id and project.terms["method"] == "zero_interest"
+    assert form_post(staff_client, "/projects/mine", f"/projects/{project.id}/submit").status_code == 303
+
+    # A moderator approves it; it shows its terms and expected schedule.
+    moderator_client = client_for(site, moderator, login)
+    assert form_post(moderator_client, "/projects/moderation",
+                     f"/projects/{project.id}/approve").status_code == 303
+    html = site.test_client().get(f"/projects/{project.id}").get_data(as_text=True)
+    assert "Expected repayment schedule" in html and "Sahel Microfinance" in html
+    assert "24 %" in html  # the borrower's rate is shown
+
+    # Three lenders fund it; a ticket below the minimum is refused with a message.
+    lenders = [make_user(name=f"Lender {n}") for n in (1, 2, 3)]
+    clients = [client_for(site, lender, login) for lender in lenders]
+    refused = give(clients[0], project.id, "10")
+    assert refused.status_code == 422 and "smallest loan" in refused.get_data(as_text=True)
+    for client, amount in zip(clients, ("150", "100", "50"), strict=True):
+        assert give(client, project.id, amount).status_code == 303
+    db.session.expire_all()
+    assert db.session.get(Project, project.id).state == "funded"
+
+    # Lenders cannot disburse; the partner's staff can.
+    assert clients[0].get(f"/loans/{project.id}/disburse").status_code == 403
+    bad = form_post(staff_client, f"/loans/{project.id}/disburse", data={"disbursed_on": "not a date"})
+    assert bad.status_code == 400
+    response = form_post(staff_client, f"/loans/{project.id}/disburse", data={"disbursed_on": "2026-01-05"})
+    assert response.status_code == 303
+
+    # A partial repayment, a missed month, then a late one that catches up.
+    response = repay(staff_client, project.id, paid_on="2026-02-05", amount="60")
+    assert response.status_code == 303
+    assert review_standing(project.id, date(2026, 2, 10)) == "delinquent"
+    response = repay(staff_client, project.id, paid_on="2026-03-20", amount="abc")
+    assert response.status_code == 400 and "Enter an amount" in response.get_data(as_text=True)
+    response = repay(staff_client, project.id, paid_on="2026-03-20", amount="140")
+    assert response.status_code == 303
+    db.session.expire_all()
+    assert db.session.get(Project, project.id).state == "running"
+    balances = [balance(AccountKind.SUPPORTER_BALANCE, u.id, "EUR").amount for u in lenders]
+    assert balances == [10000, 6667, 3333]
+    assert trial_balance() == {"EUR": 0}
+
+    # The lender's portfolio and its CSV.
+    html = clients[0].get("/my/loans").get_data(as_text=True)
+    assert "A sewing machine for Fatou" in html and "€100.00" in html and "€50.00" in html
+    csv = clients[0].get("/my/loans.csv").get_data(as_text=True)
+    assert f"{project.id},A sewing machine for Fatou,running,EUR,150.00,100.00,50.00,0.00" in csv
+
+    # The partner's page computes its figures.
+    html = site.test_client().get(f"/partners/{partner.id}").get_data(as_text=True)
+    assert "Delinquency rate" in html and "24.0 %" in html
+
+    # Re-lending from the balance.
+    second = staff_client  # the same partner lists another loan
+    from tontine.projects.services import create_project, walk_to
+
+    other = walk_to(create_project(staff, {
+        "title": "Seeds for Moussa", "story": "Millet.", "goal": "200", "funding_model": "loan",
+        "category": "food", "terms": {"term_months": 6, "partner_id": partner.id}}), "open")
+    assert give(clients[0], other.id, "100", provider="balance").status_code == 303
+    assert balance(AccountKind.SUPPORTER_BALANCE, lenders[0].id, "EUR").amount == 0
+    assert second.get(f"/partners/{partner.id}/dashboard").status_code == 200
+
+
+def test_pages_refuse_strangers_and_bad_ids(site, make_user, login) -> None:
+    stranger = client_for(site, make_user(), login)
+    assert stranger.get("/partners/999").status_code == 404
+    assert stranger.get("/partners/new").status_code == 403
+    assert stranger.get("/loans/999/repayments").status_code == 404
+    assert site.test_client().get("/my/loans").status_code in (302, 401)
+    assert site.test_client().get("/partners/").status_code == 200

@@ -96,9 +96,15 @@ M = TypeVar("M")
 
 
 def lock_row(model: type[M], ident: Any) -> M | None:
-    """Load a row for update: a row lock on PostgreSQL, the write lock already held on SQLite."""
+    """Load a row for update: a row lock on PostgreSQL, the write lock already held on SQLite.
+
+    PostgreSQL takes ``FOR NO KEY UPDATE``: lockers still exclude each other, but rows that
+    merely reference this one (a foreign key's ``KEY SHARE`` lock, e.g. inserting a
+    contribution of this supporter) neither block it nor deadlock with it.
+    """
     return db.session.scalars(
-        select(model).where(model.id == ident).with_for_update(of=model)  # type: ignore[attr-defined]
+        select(model).where(model.id == ident)  # type: ignore[attr-defined]
+        .with_for_update(of=model, key_share=True)
     ).one_or_none()
 
 

@@ -103,3 +103,11 @@ def test_headers_login_and_csrf_are_required(client, supporter, capped_project, 
         assert "Log in first" in response.json["detail"]
         assert anonymous.get(f"{API}1").status_code == 401
     assert rows.count(Contribution) == 0
+
+
+def test_the_openapi_document_describes_contributions(client):
+    spec = client.get("/api/openapi.json")
+    assert spec.status_code == 200
+    paths = spec.json["paths"]
+    assert "/api/v1/contributions/" in paths and "/api/v1/contributions/{contribution_id}" in paths
+    assert any(p["name"] == "Idempotency-Key" for p in paths["/api/v1/contributions/"]["post"]["parameters"])

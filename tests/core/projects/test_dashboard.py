@@ -141,10 +141,12 @@ def test_submit_then_withdraw(client, project, owner, login, form_post):
     response = form_post(client, "/projects/mine", f"/projects/{dream.id}/submit")
     assert response.status_code == 409
     assert "cannot be submitted" in response.get_data(as_text=True)
-    response = form_post(client, "/projects/mine", f"/projects/{dream.id}/withdraw")
+    response = form_post(
+        client, "/projects/mine", f"/projects/{dream.id}/withdraw", data={"reason": "Found a bank loan"}
+    )
     assert response.status_code == 303
     db.session.refresh(dream)
-    assert dream.state == "withdrawn"
+    assert dream.state == "withdrawn" and dream.state_reason == "Found a bank loan"
 
 
 def test_a_project_without_a_story_cannot_be_submitted(client, project, owner, login, form_post):

@@ -201,3 +201,31 @@ def test_listing_terms_are_a_schema_org_loan(make_loan) -> None:
     assert listing["localCurrency"] == "XOF"
     assert listing["fundingType"] == "fixed"
     assert Decimal(listing["amount"]["value"]) == Decimal(1200)
+
+
+def test_only_the_partners_staff_list_loans_through_it(make_project, make_user, partner, staff) -> None:
+    from tontine.projects.models import Project
+    from tontine.db import db
+    from sqlalchemy import func, select
+
+    outsider = make_user(roles=("supporter", "project_owner"))
+    before = db.session.scalar(select(func.count()).select_from(Project))
+    with pytest.raises(DomainError, match="Only the staff of Sahel Microfinance") as caught:
+        make_project(owner=outsider, funding_model="loan", goal=500,
+                     terms={"term_months": 6, "partner_id": partner.id}, state="draft")
+    assert caught.value.status == 403
+    assert db.session.scalar(select(func.count()).select_from(Project)) == before
+    listed = make_project(owner=staff, funding_model="loan", goal=500,
+                          terms={"term_months": 6, "partner_id": partner.id}, state="draft")
+    assert listed.organization_id == partner.organization_id
+
+
+def test_another_staff_member_can_post_the_loans_journal(make_loan, make_user, admin, partner) -> None:
+    from tontine.projects.services import post_update
+    from tontine_loan.partners import add_staff
+
+    project = make_loan()
+    colleague = make_user()
+    add_staff(admin, partner.id, colleague)
+    update = post_update(project, colleague, "Aminata bought seeds", "The first harvest is in May.")
+    assert update.author_id == colleague.id

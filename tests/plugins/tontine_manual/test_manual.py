@@ -128,3 +128,9 @@ def test_refunds_and_payouts_by_transfer_are_recorded_at_once(make_site, make_us
         db.session.rollback()
         assert db.session.get(Contribution, c2.id).state == PaymentState.REFUNDED
         assert trial_balance() == {"EUR": 0}
+
+
+def test_transfers_have_no_webhook(client, rows):
+    response = client.post("/payments/webhook/manual", data=b"{}")
+    assert response.status_code == 400
+    assert response.json["detail"] == "manual does not receive webhooks"

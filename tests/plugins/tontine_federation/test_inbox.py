@@ -1,0 +1,449 @@
+"""The inbox, rule by rule: each attack gets its status code and stores nothing."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from tontine.db import db, unit_of_work
+from tontine.jobs.models import Job
+from tontine_federation.models import (
+    BlockedDomain,
+    FollowState,
+    Peer,
+    ReceivedActivity,
+    RemoteListing,
+)
+from tontine_federation.signatures import digest_header, sign_cavage
+
+BASE = "https://dreams.example"
+INBOX = f"{BASE}/inbox"
+ACTOR = f"{BASE}/actor"
+
+
+@pytest.fixture
+def site(make_app):  # type: ignore[no-untyped-def]
+    app = make_app(plugins=["gift", "sandbox", "federation"], BASE_URL=BASE,
+                   FEDERATION_ALLOW_LOOPBACK=True)
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture
+def web(site):  # type: ignore[no-untyped-def]
+    return site.test_client()
+
+
+@pytest.fixture
+def peer(remote):  # type: ignore[no-untyped-def]
+    return remote.add_actor("site")
+
+
+def counts() -> dict[str, int]:
+    def n(model: Any) -> int:
+        return db.session.scalar(select(func.count()).select_from(model)) or 0
+
+    db.session.expire_all()
+    return {"peers": n(Peer), "listings": n(RemoteListing), "received": n(ReceivedActivity),
+            "jobs": n(Job)}
+
+
+def post(web, body: bytes, headers: dict[str, str], path: str = "/inbox"):  # type: ignore[no-untyped-def]
+    headers = {k: v for k, v in headers.items() if k.lower() != "host"}
+    return web.post(path, data=body, headers=headers, base_url=BASE)
+
+
+def send(web, actor, activity: dict[str, Any], path: str = "/inbox", scheme: str = "cavage"):  # type: ignore[no-untyped-def]
+    body, headers = actor.signed(BASE + path, activity, scheme=scheme)
+    return post(web, body, headers, path)
+
+
+def follow(actor, n: int = 1) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    return {"@context": "https://www.w3.org/ns/activitystreams", "id": f"{actor.id}/follows/{n}",
+            "type": "Follow", "actor": actor.id, "object": ACTOR}
+
+
+def page(actor, n: int = 1, updated: str = "2030-01-01T00:00:00Z", **extra: Any) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    origin = actor.stub.base
+    doc = {
+        "id": f"{origin}/projects/{n}",
+        "type": "Page",
+        "name": f"Listing {n}",
+        "summary": "A bakery in Lyon",
+        "content": "<p>Bread for all</p>",
+        "url": f"{origin}/projects/{n}",
+        "attributedTo": actor.id,
+        "published": "2030-01-01T00:00:00Z",
+        "updated": updated,
+        "fundingModel": "gift",
+        "status": "open",
+        "goal": {"type": "MonetaryAmount", "value": "1000.00", "currency": "EUR"},
+        "raised": {"type": "MonetaryAmount", "value": "250.50", "currency": "EUR"},
+        "backerCount": 3,
+    }
+    doc.update(extra)
+    return doc
+
+
+def activity(actor, kind: str, obj: Any, n: int | str = 1) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    return {"id": f"{actor.id}/activities/{kind.lower()}-{n}", "type": kind, "actor": actor.id,
+            "object": obj}
+
+
+def followed(actor) -> None:  # type: ignore[no-untyped-def]
+    """We follow ``actor`` (its Accept came back)."""
+    with unit_of_work() as session:
+        session.add(Peer(actor_id=actor.id, domain="127.0.0.1", inbox=f"{actor.id}/inbox",
+                         following=FollowState.ACCEPTED, our_follow_id=f"{ACTOR}#follows/1"))
+
+
+# --- what works -----------------------------------------------------------------------------------
+
+
+def test_follow_is_accepted_and_open_listings_are_sent(site, web, peer, make_project) -> None:  # type: ignore[no-untyped-def]
+    make_project()
+    response = send(web, peer, follow(peer))
+    assert response.status_code == 202
+    (stored,) = db.session.scalars(select(Peer)).all()
+    assert stored.followed == FollowState.ACCEPTED
+    assert stored.shared_inbox == f"{peer.stub.base}/inbox"
+    assert stored.handle == "site@127.0.0.1"
+    kinds = sorted(j.payload["inbox"] for j in db.session.scalars(select(Job)).all()
+                   if j.kind == "federation_deliver")
+    assert kinds == [f"{peer.stub.base}/inbox", f"{peer.id}/inbox"]  # the Create, the Accept
+
+
+def test_follow_waits_for_approval_when_configured(site, web, peer) -> None:  # type: ignore[no-untyped-def]
+    site.config["FEDERATION_AUTO_ACCEPT_FOLLOWS"] = False
+    assert send(web, peer, follow(peer)).status_code == 202
+    assert db.session.scalars(select(Peer)).one().followed == FollowState.PENDING
+
+
+def test_replayed_activity_changes_nothing(site, web, peer) -> None:  # type: ignore[no-untyped-def]
+    body, headers = peer.signed(INBOX, follow(peer))
+    assert post(web, body, headers).status_code == 202
+    before = counts()
+    assert post(web, body, headers).status_code == 202
+    assert counts() == before
+
+
+def test_undo_follow(site, web, peer) -> None:  # type: ignore[no-untyped-def]
+    send(web, peer, follow(peer))
+    assert send(web, peer, activity(peer, "Undo", follow(peer))).status_code == 202
+    assert db.session.scalars(select(Peer)).one().followed == FollowState.NONE
+
+
+def test_accept_of_our_follow(site, web, peer) -> None:  # type: ignore[no-untyped-def]
+    with unit_of_work() as session:
+        session.add(Peer(actor_id=peer.id, domain="127.0.0.1", inbox=f"{peer.id}/inbox",
+                         following=FollowState.PENDING, our_follow_id=f"{ACTOR}#follows/9"))
+    accept = activity(peer, "Accept", {"id": f"{ACTOR}#follows/9", "type": "Follow"})
+    assert send(web, peer, accept).status_code == 202
+    assert db.session.scalars(select(Peer)).one().following == FollowState.ACCEPTED
+
+
+def test_create_update_delete_of_a_listing(site, web, peer) -> None:  # type: ignore[no-untyped-def]
+    followed(peer)
+    assert send(web, peer, activity(peer, "Create", page(peer))).status_code == 202
+    listing = db.session.scalars(select(RemoteListing)).one()
+    assert listing.name == "Listing 1" and listing.raised_amount == 25050
+    assert listing.origin == peer.stub.base.replace("127.0.0.1", "127.0.0.1")
+    newer = page(peer, updated="2030-01-02T00:00:00Z", name="Renamed",
+                 raised={"type": "MonetaryAmount", "value": "900.00", "currency": "EUR"})
+    assert send(web, peer, activity(peer, "Update", newer, 2)).status_code == 202
+    older = page(peer, updated="2030-01-01T12:00:00Z", name="Stale")
+    assert send(web, peer, activity(peer, "Update", older, 3)).status_code == 202
+    db.session.expire_all()
+    listing = db.session.scalars(select(RemoteListing)).one()
+    assert listing.name == "Renamed" and listing.raised_amount == 90000  # the late one was ignored
+    assert send(web, peer, activity(peer, "Delete", page(peer)["id"])).status_code == 202
+    db.session.expire_all()
+    assert db.session.scalars(select(RemoteListing)).one().deleted
+
+
+def test_rfc9421_signed_requests_are_accepted(site, web, peer) -> None:  # type: ignore[no-untyped-def]
+    assert send(web, peer, follow(peer), scheme="rfc9421").status_code == 202
+    assert counts()["peers"] == 1
+
+
+def test_actor_inbox_works_like_the_shared_one(site, web, peer) -> None:  # type: ignore[no-untyped-def]
+    assert send(web, peer, follow(peer), path="/actor/inbox").status_code == 202
+
+
+def test_listings_from_instances_we_do_not_follow_are_not_kept(site, web, peer) -> None:  # type: ignore[no-untyped-def]
+    assert send(web, peer, activity(peer, "Create", page(peer))).status_code == 202
+    assert counts()["listings"] == 0
+
+
+def test_remote_html_is_sanitized(site, web, peer) -> None:  # type: ignore[no-untyped-def]
+    followed(peer)
+    hostile = page(peer, content='<p onclick="x()">Hi<script>alert(1)</script><iframe src="x"></iframe>'
+                                  '<a href="javascript:alert(1)">a</a><img src="data:x"><svg></svg>'
+                                  '<style>*{}</style></p>',
+                   name="<b>Bold</b> name", summary="<script>x</script>ok")
+    assert send(web, peer, activity(peer, "Create", hostile)).status_code == 202
+    listing = db.session.scalars(select(RemoteListing)).one()
+    for bad in ("script", "iframe", "onclick", "javascript:", "data:", "svg", "style", "<img"):
+        assert bad not in listing.content
+    assert listing.name == "Bold name" and "<" not in listing.summary
+
+
+def test_announce_stores_the_copy_fetched_from_the_origin(site, web, peer, make_remote) -> None:  # type: ignore[no-untyped-def]
+    followed(peer)
+    third = make_remote().add_actor("third")
+    real = page(third, 7, name="The real one")
+    third.stub.serve("/projects/7", real)
+    embedded = dict(real, name="Forged by the announcer")
+    assert send(web, peer, activity(peer, "Announce", embedded)).status_code == 202
+    listing = db.session.scalars(select(RemoteListing)).one()
+    assert listing.name == "The real one" and listing.origin.endswith(third.stub.base.rsplit(":", 1)[1])
+
+
+# --- each attack: its status, and nothing stored ----------------------------------------------------
+
+
+def refused(web, body: bytes, headers: dict[str, str], status: int, path: str = "/inbox"):  # type: ignore[no-untyped-def]
+    before = counts()
+    response = post(web, body, headers, path)
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert counts() == before
+    return response
+
+
+def test_unsigned_post(site, web, peer) -> None:  # type: ignore[no-untyped-def]
+    refused(web, json.dumps(follow(peer)).encode(), {"Content-Type": "application/activity+json"}, 401)
+
+
+def test_tampered_body(site, web, peer) -> None:  # type: ignore[no-untyped-def]
+    body, headers = peer.signed(INBOX, follow(peer))
+    refused(web, body.replace(b"Follow", b"Folloq"), headers, 401)
+
+
+def test_tampered_body_with_fresh_digest(site, web, peer) -> None:  # type: ignore[no-untyped-def]
+    body, headers = peer.signed(INBOX, follow(peer))
+    other = body.replace(b"Follow", b"Folloq")
+    refused(web, other, dict(headers, Digest=digest_header(other)), 401)
+
+
+def test_digest_not_covered(site, web, peer) -> None:  # type: ignore[no-untyped-def]
+    body = json.dumps(follow(peer)).encode()
+    headers = sign_cavage(peer.key, peer.key_id, "GET", INBOX, {}, None)  # no digest signed
+    headers["Digest"] = digest_header(body)
+    refused(web, body, headers, 401)
+
+
+def test_stale_date(site, web, peer) -> None:  # type: ignore[no-untyped-def]
+    body = json.dumps(follow(peer)).encode()
+    headers = sign_cavage(peer.key, peer.key_id, "POST", INBOX, {}, body,
+                          now=datetime.now(UTC) - timedelta(hours=3))
+    refused(web, body, headers, 401)
+
+
+def test_future_date(site, web, peer) -> None:  # type: ignore[no-untyped-def]
+    body = json.dumps(follow(peer)).encode()
+    headers = sign_cavage(peer.key, peer.key_id, "POST", INBOX, {}, body,
+                          now=datetime.now(UTC) + timedelta(hours=3))
+    refused(web, body, headers, 401)
+
+
+def test_signed_for_another_host(site, web, peer) -> None:  # type: ignore[no-untyped-def]
+    body, headers = peer.signed("https://elsewhere.example/inbox", follow(peer))
+    refused(web, body, headers, 401)
+
+
+def test_signed_for_another_path(site, web, peer) -> None:  # type: ignore[no-untyped-def]
+    body, headers = peer.signed(f"{BASE}/actor/inbox", follow(peer))
+    refused(web, body, headers, 401, path="/inbox")
+
+
+def test_malformed_signature_header(site, web, peer) -> None:  # type: ignore[no-untyped-def]
+    body, headers = peer.signed(INBOX, follow(peer))
+    refused(web, body, dict(headers, Signature='keyId="x" garbage'), 400)
+
+
+def test_key_owner_is_not_the_actor(site, web, peer, remote) -> None:  # type: ignore[no-untyped-def]
+    victim = remote.add_actor("victim")
+    forged = dict(follow(victim), id=f"{victim.id}/follows/forged")
+    body, headers = peer.signed(INBOX, forged)
+    refused(web, body, headers, 403)
+
+
+def test_key_published_by_another_actor(site, web, peer, remote) -> None:  # type: ignore[no-untyped-def]
+    liar = remote.add_actor("liar")
+    liar.document["publicKey"]["owner"] = peer.id  # claims a key it does not own
+    remote.serve("/users/liar", liar.document)
+    body, headers = liar.signed(INBOX, follow(liar))
+    refused(web, body, headers, 401)
+
+
+def test_activity_id_on_another_origin(site, web, peer) -> None:  # type: ignore[no-untyped-def]
+    refused(web, *peer.signed(INBOX, dict(follow(peer), id="https://elsewhere.example/f/1")), 403)
+
+
+def test_object_on_another_origin(site, web, peer, make_remote) -> None:  # type: ignore[no-untyped-def]
+    followed(peer)
+    other = make_remote().add_actor("other")
+    refused(web, *peer.signed(INBOX, activity(peer, "Create", page(other))), 403)
+
+
+def test_attributed_to_another_origin(site, web, peer) -> None:  # type: ignore[no-untyped-def]
+    followed(peer)
+    refused(web, *peer.signed(INBOX, activity(peer, "Create", page(
+        peer, attributedTo="https://elsewhere.example/users/x"))), 403)
+
+
+def test_update_of_someone_elses_listing(site, web, peer, make_remote) -> None:  # type: ignore[no-untyped-def]
+    followed(peer)
+    owner = make_remote().add_actor("owner")
+    followed(owner)
+    assert send(web, owner, activity(owner, "Create", page(owner))).status_code == 202
+    hijack = page(owner, updated="2031-01-01T00:00:00Z", name="Hijacked")
+    refused(web, *peer.signed(INBOX, activity(peer, "Update", hijack)), 403)
+    assert db.session.scalars(select(RemoteListing)).one().name == "Listing 1"
+
+
+def test_delete_of_someone_elses_listing(site, web, peer, make_remote) -> None:  # type: ignore[no-untyped-def]
+    owner = make_remote().add_actor("owner")
+    followed(owner)
+    send(web, owner, activity(owner, "Create", page(owner)))
+    refused(web, *peer.signed(INBOX, activity(peer, "Delete", page(owner)["id"])), 403)
+
+
+def test_undo_of_someone_elses_follow(site, web, peer, remote) -> None:  # type: ignore[no-untyped-def]
+    send(web, peer, follow(peer))
+    other = remote.add_actor("other")
+    before = counts()
+    undo = activity(other, "Undo", dict(follow(peer)))
+    response = post(web, *other.signed(INBOX, undo))
+    assert response.status_code in (202, 403)
+    db.session.expire_all()
+    assert db.session.scalars(select(Peer).where(Peer.actor_id == peer.id)).one().followed == \
+        FollowState.ACCEPTED
+    assert counts()["peers"] == before["peers"]
+
+
+def test_announce_fetch_with_a_different_id(site, web, peer, make_remote) -> None:  # type: ignore[no-untyped-def]
+    followed(peer)
+    third = make_remote().add_actor("third")
+    third.stub.serve("/projects/7", page(third, 8))  # the document says it is /projects/8
+    refused(web, *peer.signed(INBOX, activity(peer, "Announce", f"{third.stub.base}/projects/7")), 403)
+
+
+def test_announce_fetch_with_a_wrong_content_type(site, web, peer, make_remote) -> None:  # type: ignore[no-untyped-def]
+    followed(peer)
+    third = make_remote().add_actor("third")
+    third.stub.serve("/projects/7", page(third, 7), content_type="text/html")
+    refused(web, *peer.signed(INBOX, activity(peer, "Announce", f"{third.stub.base}/projects/7")), 400)
+
+
+def test_announce_redirected_to_another_origin(site, web, peer, make_remote) -> None:  # type: ignore[no-untyped-def]
+    followed(peer)
+    third, fourth = make_remote().add_actor("third"), make_remote().add_actor("fourth")
+    fourth.stub.serve("/projects/7", page(fourth, 7))
+    third.stub.redirect("/projects/7", f"{fourth.stub.base}/projects/7")
+    refused(web, *peer.signed(INBOX, activity(peer, "Announce", f"{third.stub.base}/projects/7")), 403)
+
+
+def test_announce_redirected_to_a_private_address(site, web, peer, make_remote) -> None:  # type: ignore[no-untyped-def]
+    followed(peer)
+    third = make_remote().add_actor("third")
+    third.stub.redirect("/projects/7", "http://10.0.0.1/projects/7")
+    refused(web, *peer.signed(INBOX, activity(peer, "Announce", f"{third.stub.base}/projects/7")), 502)
+
+
+def test_oversize_body(site, web, peer) -> None:  # type: ignore[no-untyped-def]
+    big = dict(follow(peer), padding="x" * (257 * 1024))
+    refused(web, *peer.signed(INBOX, big), 413)
+    assert peer.stub.hits == []  # refused before any key fetch
+
+
+def test_deep_json(site, web, peer) -> None:  # type: ignore[no-untyped-def]
+    deep: Any = "x"
+    for _ in range(40):
+        deep = {"a": deep}
+    refused(web, *peer.signed(INBOX, dict(follow(peer), extra=deep)), 400)
+
+
+def test_very_deep_json(site, web, peer) -> None:  # type: ignore[no-untyped-def]
+    body = b'{"a":' * 5000 + b"1" + b"}" * 5000
+    refused(web, *peer.signed(INBOX, None, body=body), 400)
+
+
+def test_not_json(site, web, peer) -> None:  # type: ignore[no-untyped-def]
+    refused(web, *peer.signed(INBOX, None, body=b"<html>hi</html>"), 400)
+
+
+def test_flood_from_one_host(site, web, peer) -> None:  # type: ignore[no-untyped-def]
+    site.config["FEDERATION_INBOX_RATE_LIMIT"] = 3
+    for n in range(3):
+        assert send(web, peer, follow(peer, n)).status_code == 202
+    response = refused(web, *peer.signed(INBOX, follow(peer, 99)), 429)
+    assert int(response.headers["Retry-After"]) >= 1
+
+
+@pytest.mark.parametrize("blocked", ["127.0.0.1"])
+def test_blocked_domain(site, web, peer, blocked: str) -> None:  # type: ignore[no-untyped-def]
+    with unit_of_work() as session:
+        session.add(BlockedDomain(domain=blocked))
+    refused(web, *peer.signed(INBOX, follow(peer)), 403)
+    assert peer.stub.hits == []  # no key fetch
+
+
+def test_blocked_parent_domain_covers_subdomains(site, web, peer) -> None:  # type: ignore[no-untyped-def]
+    from tontine_federation.inbox import is_blocked
+
+    with unit_of_work() as session:
+        session.add(BlockedDomain(domain="bad.example"))
+    assert is_blocked("bad.example") and is_blocked("a.b.bad.example")
+    assert not is_blocked("notbad.example") and not is_blocked("example")
+    body = json.dumps(follow(peer)).encode()
+    headers = sign_cavage(peer.key, "https://sub.bad.example/users/x#main-key", "POST", INBOX, {}, body)
+    refused(web, body, headers, 403)
+    assert peer.stub.hits == []
+
+
+@pytest.mark.parametrize(
+    "money",
+    [
+        {"goal": {"type": "MonetaryAmount", "value": 1000.5, "currency": "EUR"}},
+        {"goal": {"type": "MonetaryAmount", "value": "1e5", "currency": "EUR"}},
+        {"goal": {"type": "MonetaryAmount", "value": "-10.00", "currency": "EUR"}},
+        {"goal": {"type": "MonetaryAmount", "value": "0", "currency": "EUR"}},
+        {"goal": {"type": "MonetaryAmount", "value": "10.00", "currency": "ZZZ"}},
+        {"goal": {"type": "MonetaryAmount", "value": "10.001", "currency": "EUR"}},
+        {"goal": {"type": "MonetaryAmount", "value": "10.00"}},
+        {"raised": {"type": "MonetaryAmount", "value": "5.00", "currency": "USD"}},
+        {"backerCount": -1},
+        {"backerCount": "3"},
+        {"updated": "yesterday"},
+        {"fundingModel": "<script>"},
+    ],
+)
+def test_bad_listing_fields(site, web, peer, money: dict[str, Any]) -> None:  # type: ignore[no-untyped-def]
+    followed(peer)
+    refused(web, *peer.signed(INBOX, activity(peer, "Create", page(peer, **money))), 400)
+
+
+def test_follow_of_someone_else(site, web, peer) -> None:  # type: ignore[no-untyped-def]
+    refused(web, *peer.signed(INBOX, dict(follow(peer), object=f"{BASE}/users/nobody")), 422)
+
+
+def test_missing_actor(site, web, peer) -> None:  # type: ignore[no-untyped-def]
+    bad = follow(peer)
+    del bad["actor"]
+    refused(web, *peer.signed(INBOX, bad), 400)
+
+
+def test_unreachable_key(site, web, peer, remote) -> None:  # type: ignore[no-untyped-def]
+    body = json.dumps(follow(peer)).encode()
+    headers = sign_cavage(peer.key, f"{remote.base}/users/ghost#main-key", "POST", INBOX, {}, body)
+    refused(web, body, headers, 401)
+
+
+def test_key_document_with_wrong_content_type(site, web, peer, remote) -> None:  # type: ignore[no-untyped-def]
+    remote.serve("/users/site", peer.document, content_type="text/html")
+    refused(web, *peer.signed(INBOX, follow(peer)), 401)

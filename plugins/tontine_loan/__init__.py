@@ -29,6 +29,14 @@ def register_migrations() -> list[str]:
 
 
 @hookimpl
+def project_saved(project: Any) -> None:
+    """Loans through a partner are listed by its staff and belong to its organization."""
+    from tontine_loan.partners import check_listing
+
+    check_listing(project)
+
+
+@hookimpl
 def contribution_confirmed(contribution: Any) -> None:
     """A loan stops taking lenders as soon as it is fully funded."""
     from tontine_loan.services import close_if_fully_funded

@@ -7,10 +7,12 @@ from decimal import Decimal, InvalidOperation
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from tontine.accounts.models import Organization, Role, RoleAssignment, User
+from tontine.accounts.models import Organization, Role, User
+from tontine.accounts.services import grant_role
 from tontine.db import db, unit_of_work
 from tontine.errors import DomainError, Forbidden, NotFound
 from tontine.payments.services import record_staff_action
+from tontine.projects.models import Project
 from tontine_loan.models import FieldPartner
 
 
@@ -92,13 +94,9 @@ def add_staff(admin: User, partner_id: int, user: User) -> None:
     """Give ``user`` the partner-staff role for this partner (idempotent)."""
     if not admin.is_admin:
         raise Forbidden(_("Only an admin can add partner staff."))
-    with unit_of_work() as session:
+    with unit_of_work():
         partner = get_partner(partner_id)
-        if not user.has_role(Role.PARTNER_STAFF, partner.organization_id):
-            session.add(RoleAssignment(user_id=user.id, role=Role.PARTNER_STAFF,
-                                       organization_id=partner.organization_id))
-            session.flush()
-            session.refresh(user, ["roles"])
+        grant_role(user, Role.PARTNER_STAFF, partner.organization_id)
         record_staff_action(admin, "partner_staff_added", f"partner:{partner.id}", f"user:{user.id}")
 
 
@@ -108,3 +106,17 @@ def staff_partners(user: User) -> list[FieldPartner]:
     if not org_ids:
         return []
     return list(db.session.scalars(select(FieldPartner).where(FieldPartner.organization_id.in_(org_ids))))
+
+
+def check_listing(project: Project) -> None:
+    """A loan through a partner is listed by that partner's staff (or an admin); it belongs
+    to the partner's organization so that all its staff can edit it and post its journal."""
+    partner_id = (project.terms or {}).get("partner_id")
+    if project.funding_model != "loan" or partner_id is None:
+        return
+    partner = get_partner(int(partner_id))
+    owner = db.session.get(User, project.owner_id) if project.owner_id else None
+    if owner is None or not (owner.is_admin or owner.has_role(Role.PARTNER_STAFF, partner.organization_id)):
+        raise DomainError(_("Only the staff of %(partner)s can list loans through it.", partner=partner.name),
+                          field="terms.partner_id", status=403)
+    project.organization_id = partner.organization_id

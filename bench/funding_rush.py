@@ -1,0 +1,294 @@
+"""Funding rush: 50 supporters give at the same moment, over HTTP, paid through the sandbox.
+
+Each supporter (already logged in) opens the give form, submits it, and pays on the sandbox
+checkout page; the sandbox then confirms the payment with a signed webhook delivered by a
+``tontine worker``. A gift is done when its payment succeeded and is posted to the ledger.
+The site runs under gunicorn (deploy/wsgi.py, deploy/gunicorn.conf.py) on PostgreSQL with two
+workers; the supporters are threads of a separate load-generator process.
+
+The baseline is a bare psycopg program writing the same rows (contribution, payment, webhook
+job, provider event, state updates, ledger transaction and postings) in the same transactions,
+over 50 connections. Goal: Tontine's rush takes at most ~6.7x the baseline (>= 15 %).
+
+A second rush against a project capped at its goal checks that the goal is never exceeded.
+
+``python bench/funding_rush.py [--supporters 50]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import re
+import subprocess
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from common import BIN, PASSWORD, Site, gunicorn, machine, record, table
+
+CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+IDEMPOTENCY = re.compile(r'name="idempotency_key"[^>]*value="([^"]+)"')
+GIFT = "10"
+
+
+# --- Set-up ---------------------------------------------------------------------------------
+
+
+def seed(site: Site, supporters: int) -> tuple[int, int, list[str]]:
+    """An open keep-it-all project, an open project capped at 80 % of the gifts, supporters."""
+    from argon2 import PasswordHasher
+
+    from tontine.accounts.models import Role, RoleAssignment, User
+    from tontine.accounts.services import create_user
+    from tontine.db import db
+    from tontine.projects import services
+
+    app = site.app()
+    with app.app_context():
+        owner = create_user(email="owner@rush.example", password=PASSWORD, display_name="Owner",
+                            roles=(Role.SUPPORTER, Role.PROJECT_OWNER))
+        common = {"summary": "Rush", "story": "A rush of gifts.", "place": "Lyon", "country": "FR",
+                  "category": "food", "currency": "EUR", "duration_days": 30, "funding_model": "gift"}
+        open_project = services.create_project(owner, {
+            **common, "title": "The open dream", "goal": 100_000, "terms": {"mode": "keep_it_all"}})
+        capped_goal = int(supporters * 0.8) * int(GIFT)
+        capped = services.create_project(owner, {
+            **common, "title": "The capped dream", "goal": capped_goal,
+            "terms": {"mode": "all_or_nothing", "cap_at_goal": True}})
+        services.walk_to(open_project, "open")
+        services.walk_to(capped, "open")
+        hashed = PasswordHasher().hash(PASSWORD)
+        emails = [f"supporter{n}@rush.example" for n in range(2 * supporters)]
+        for email in emails:
+            user = User(email=email, password_hash=hashed, display_name=email.split("@")[0],
+                        security_stamp=uuid.uuid4().hex[:16])
+            user.roles = [RoleAssignment(role=Role.SUPPORTER)]
+            db.session.add(user)
+        db.session.commit()
+        ids = open_project.id, capped.id
+        db.engine.dispose()
+    return ids[0], ids[1], emails
+
+
+# --- The supporters (a separate process) ---------------------------------------------------
+
+
+def supporters_process(base: str, project_id: int, emails: list[str], out: multiprocessing.Queue) -> None:
+    import requests
+
+    sessions: list[requests.Session] = []
+    for _ in emails:
+        session = requests.Session()
+        session.headers["Accept-Language"] = "en"
+        sessions.append(session)
+
+    def log_in(session: requests.Session, email: str) -> None:
+        page = session.get(f"{base}/account/login")
+        token = CSRF.search(page.text).group(1)
+        done = session.post(f"{base}/account/login", data={
+            "csrf_token": token, "email": email, "password": PASSWORD}, allow_redirects=False)
+        assert done.status_code in (302, 303), f"log-in failed for {email}: {done.status_code}"
+
+    threads = [threading.Thread(target=log_in, args=pair) for pair in zip(sessions, emails, strict=True)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    start = threading.Barrier(len(sessions) + 1)
+    outcomes: list[str] = []
+
+    def give(session: requests.Session) -> None:
+        start.wait()
+        try:
+            form = session.get(f"{base}/projects/{project_id}/give")
+            data = {"csrf_token": CSRF.search(form.text).group(1),
+                    "idempotency_key": IDEMPOTENCY.search(form.text).group(1),
+                    "amount": GIFT, "tip": "", "provider": "sandbox",
+                    "refund_to": "payment_method", "details.reward_tier_id": ""}
+            sent = session.post(f"{base}/projects/{project_id}/give", data=data, allow_redirects=False)
+            if sent.status_code == 422:
+                outcomes.append("refused")
+                return
+            checkout_url = sent.headers["Location"]
+            checkout = session.get(checkout_url)
+            paid = session.post(checkout_url, data={
+                "csrf_token": CSRF.search(checkout.text).group(1), "action": "pay"}, allow_redirects=False)
+            outcomes.append("paid" if paid.status_code == 303 else f"checkout {paid.status_code}")
+        except Exception as exc:  # reported in the outcomes
+            outcomes.append(f"error {exc!r}")
+
+    threads = [threading.Thread(target=give, args=(s,)) for s in sessions]
+    for thread in threads:
+        thread.start()
+    start.wait()
+    started = time.time()
+    for thread in threads:
+        thread.join()
+    out.put({"started": started, "client_done": time.time(), "outcomes": outcomes})
+
+
+def rush(site: Site, project_id: int, emails: list[str]) -> dict[str, Any]:
+    """Run the supporters' process, then wait until every paid gift is posted to the ledger."""
+    queue: multiprocessing.Queue = multiprocessing.get_context("spawn").Queue()
+    proc = multiprocessing.get_context("spawn").Process(
+        target=supporters_process, args=(site.url, project_id, emails, queue))
+    proc.start()
+    result = queue.get(timeout=600)
+    proc.join()
+    paid = result["outcomes"].count("paid")
+    engine = sa.create_engine(site.database_url)
+    deadline = time.time() + 300
+    with engine.connect() as conn:
+        while True:
+            done = conn.execute(sa.text(
+                "SELECT count(*) FROM payments p JOIN contributions c ON c.id = p.contribution_id "
+                "JOIN ledger_transactions t ON t.cause = concat('payment', chr(58), p.id, chr(58), 'succeeded') "
+                "WHERE c.project_id = :pid AND p.state = 'succeeded'"), {"pid": project_id}).scalar()
+            conn.rollback()
+            if done >= paid or time.time() > deadline:
+                break
+            time.sleep(0.05)
+        finished = time.time()
+        raised, goal = conn.execute(sa.text(
+            "SELECT (SELECT coalesce(sum(amount), 0) FROM contributions WHERE project_id = :pid "
+            "AND state = 'succeeded'), goal_amount FROM projects WHERE id = :pid"), {"pid": project_id}).one()
+        trial = conn.execute(sa.text("SELECT coalesce(sum(amount), 0) FROM ledger_postings")).scalar()
+    engine.dispose()
+    return {**result, "paid": paid, "done": done, "seconds": finished - result["started"],
+            "raised": int(raised), "goal": int(goal), "trial_balance": int(trial)}
+
+
+# --- The baseline: the same rows with bare psycopg -----------------------------------------
+
+
+def baseline(database_url: str, project_id: int, connections: int) -> float:
+    import psycopg
+
+    url = sa.make_url(database_url)
+    dsn = f"host={url.host} port={url.port or 5432} user={url.username} dbname={url.database}"
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        accounts = []
+        for kind, ref in (("provider_clearing", "sandbox"), ("project_escrow", str(project_id))):
+            accounts.append(conn.execute(
+                "INSERT INTO ledger_accounts (kind, ref, currency, created_at) VALUES (%s, %s, 'EUR', now()) "
+                "ON CONFLICT (kind, ref, currency) DO UPDATE SET ref = EXCLUDED.ref RETURNING id",
+                (kind, ref)).fetchone()[0])
+        supporter = conn.execute("SELECT min(id) FROM users WHERE email LIKE 'supporter%%'").fetchone()[0]
+    conns = [psycopg.connect(dsn) for _ in range(connections)]
+    start = threading.Barrier(connections + 1)
+
+    def one(conn: psycopg.Connection, n: int) -> None:
+        start.wait()
+        key, ref = f"bare-{n}-{uuid.uuid4().hex}", f"bare-ref-{n}-{uuid.uuid4().hex}"
+        with conn.transaction():  # contribute: lock the project, check the cap, reserve
+            conn.execute("SELECT id FROM projects WHERE id = %s FOR UPDATE", (project_id,))
+            conn.execute("SELECT coalesce(sum(amount - refunded_amount), 0) FROM contributions "
+                         "WHERE project_id = %s AND state IN ('created','pending','requires_action','succeeded')",
+                         (project_id,))
+            cid = conn.execute(
+                "INSERT INTO contributions (project_id, supporter_id, amount, tip_amount, refunded_amount, "
+                "currency, state, anonymous, refund_to, details, idempotency_key, created_at) VALUES "
+                "(%s, %s, 1000, 0, 0, 'EUR', 'pending', false, 'payment_method', '{}', %s, now()) RETURNING id",
+                (project_id, supporter, key)).fetchone()[0]
+            pid = conn.execute(
+                "INSERT INTO payments (contribution_id, provider, provider_ref, amount, currency, state, "
+                "refunded_amount, failure_reason, created_at, updated_at) VALUES "
+                "(%s, 'sandbox', %s, 1000, 'EUR', 'pending', 0, '', now(), now()) RETURNING id",
+                (cid, ref)).fetchone()[0]
+        with conn.transaction():  # the checkout's "pay": queue the webhook
+            conn.execute("SELECT id FROM payments WHERE id = %s FOR UPDATE", (pid,))
+            job = conn.execute(
+                "INSERT INTO jobs (kind, payload, state, run_at, attempts, max_attempts, last_error, "
+                "dedupe_key, created_at) VALUES ('sandbox_deliver_webhook', '{}', 'queued', now(), 0, 8, '', "
+                "%s, now()) RETURNING id", (f"bare-hook-{ref}",)).fetchone()[0]
+        with conn.transaction():  # a worker claims it
+            conn.execute("SELECT id FROM jobs WHERE id = %s FOR UPDATE SKIP LOCKED", (job,))
+            conn.execute("UPDATE jobs SET state = 'running', attempts = 1, locked_until = now() "
+                         "+ interval '5 minutes' WHERE id = %s", (job,))
+        with conn.transaction():  # the webhook: event once, payment state, ledger
+            conn.execute("INSERT INTO payment_events (provider, event_id, kind, applied, note, received_at, "
+                         "payment_id) VALUES ('sandbox', %s, 'succeeded', true, 'applied', now(), %s)",
+                         (f"bare-evt-{ref}", pid))
+            conn.execute("SELECT id FROM payments WHERE id = %s FOR UPDATE", (pid,))
+            conn.execute("UPDATE payments SET state = 'succeeded', updated_at = now() WHERE id = %s", (pid,))
+            conn.execute("UPDATE contributions SET state = 'succeeded' WHERE id = %s", (cid,))
+            txn = conn.execute("INSERT INTO ledger_transactions (kind, memo, cause, created_at) VALUES "
+                               "('contribution', '', %s, now()) RETURNING id", (f"bare:{pid}",)).fetchone()[0]
+            conn.execute("INSERT INTO ledger_postings (transaction_id, account_id, amount, currency) VALUES "
+                         "(%s, %s, 1000, 'EUR'), (%s, %s, -1000, 'EUR')", (txn, accounts[0], txn, accounts[1]))
+        with conn.transaction():
+            conn.execute("UPDATE jobs SET state = 'done', finished_at = now() WHERE id = %s", (job,))
+
+    threads = [threading.Thread(target=one, args=(c, n)) for n, c in enumerate(conns)]
+    for thread in threads:
+        thread.start()
+    start.wait()
+    began = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - began
+    for conn in conns:
+        conn.close()
+    return elapsed
+
+
+# --- Main -----------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--supporters", type=int, default=50)
+    parser.add_argument("--workers", type=int, default=2, help="tontine worker processes")
+    args = parser.parse_args()
+    print("machine:", machine())
+    site = Site("rush")
+    open_id, capped_id, emails = seed(site, args.supporters)
+    workers = [subprocess.Popen([str(BIN / "tontine"), "worker"], env=site.env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+               for _ in range(args.workers)]
+    try:
+        with gunicorn(site.env, site.port):
+            free = rush(site, open_id, emails[: args.supporters])
+            capped = rush(site, capped_id, emails[args.supporters:])
+    finally:
+        for worker in workers:
+            worker.terminate()
+        for worker in workers:
+            worker.wait(timeout=30)
+    bare = baseline(site.database_url, open_id, args.supporters)
+
+    problems = [o for o in free["outcomes"] + capped["outcomes"] if o not in ("paid", "refused")]
+    ratio = bare / free["seconds"]
+    rows = [
+        ("run", "gifts paid", "done (posted)", "seconds", "gifts/s"),
+        (f"Tontine, {args.supporters} supporters over HTTP", str(free["paid"]), str(free["done"]),
+         f"{free['seconds']:.2f}", f"{free['done'] / free['seconds']:.1f}"),
+        (f"bare psycopg, {args.supporters} connections", str(args.supporters), str(args.supporters),
+         f"{bare:.2f}", f"{args.supporters / bare:.1f}"),
+        ("Tontine, capped project", str(capped["paid"]), str(capped["done"]),
+         f"{capped['seconds']:.2f}", f"{capped['done'] / capped['seconds']:.1f}"),
+    ]
+    print(table("Funding rush (gunicorn + 2 tontine workers, PostgreSQL)", rows))
+    print()
+    print(f"Tontine / bare psycopg: {ratio:.1%} of the baseline's speed (goal >= 15 %)")
+    print(f"capped project: raised {capped['raised'] / 100:.2f} of a {capped['goal'] / 100:.2f} goal, "
+          f"{capped['outcomes'].count('refused')} gifts refused; over the goal: "
+          f"{'YES' if capped['raised'] > capped['goal'] else 'never'}")
+    print(f"trial balance: {capped['trial_balance']} (must be 0)")
+    if problems:
+        print("unexpected outcomes:", json.dumps(problems[:5]))
+    record("funding_rush", {"tontine": free, "capped": capped, "bare_seconds": bare, "ratio": ratio,
+                            "problems": problems})
+    if problems or capped["raised"] > capped["goal"] or free["done"] < free["paid"]:
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -149,3 +149,20 @@ def test_checkout_done_shows_only_my_own_contribution(client, login, make_user, 
     login(client, make_user())
     assert client.get("/my/contributions/1").status_code == 404
     assert client.get("/my/contributions/77").status_code == 404
+
+
+def test_giving_to_a_gift_project_with_a_reward(make_app, make_user, make_project, login, give_form, rows):
+    """The real gift plugin's fields (``details.reward_tier_id``) reach its funding model."""
+    app = make_app()  # the dreams plugins: gift, sandbox, manual, balance
+    with app.app_context():
+        client = app.test_client()
+        project = make_project(funding_model="gift", goal=500)
+        login(client, make_user())
+        page = client.get(f"/projects/{project.id}/give").get_data(as_text=True)
+        assert 'name="details.reward_tier_id"' in page
+        response, _ = give_form(client, project.id, amount="20", details__reward_tier_id="")
+        assert response.status_code == 303, response.get_data(as_text=True)[-500:]
+        assert rows.count(Contribution) == 1
+        refused, _ = give_form(client, project.id, amount="20", details__reward_tier_id="12345")
+        assert refused.status_code == 422
+        assert rows.count(Contribution) == 1

@@ -13,8 +13,17 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from werkzeug.datastructures import MultiDict
 from wtforms import DecimalField, IntegerField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+    ValidationError,
+)
 
+from tontine.money import Money, MoneyError, exponent
 from tontine.projects.schemas import CATEGORIES
 
 CATEGORY_LABELS: dict[str, Any] = {
@@ -78,10 +87,31 @@ class ProjectForm(FlaskForm):
     funding_model = SelectField(_l("Funding model"), choices=[], validate_choice=True)
     photo = FileField(_l("Photo (JPEG, PNG or WebP)"))
 
-    def __init__(self, *args: Any, models: list[tuple[str, str]] | None = None, **kwargs: Any):
+    def __init__(
+        self,
+        *args: Any,
+        models: list[tuple[str, str]] | None = None,
+        currency: str = "EUR",
+        **kwargs: Any,
+    ):
         super().__init__(*args, **kwargs)
         self.category.choices = category_choices()
         self.funding_model.choices = models or []
+        self.currency = currency
+
+    def validate_goal(self, field: DecimalField) -> None:
+        """The goal has no more decimals than its currency (EUR 2, XOF none)."""
+        if field.data is None:
+            return
+        try:
+            Money.from_decimal(field.data, self.currency)
+        except MoneyError:
+            places = exponent(self.currency)
+            raise ValidationError(
+                _l("Use at most %(places)s decimal places.", places=places)
+                if places
+                else _l("Use a whole amount, without decimals.")
+            ) from None
 
     #: Fields that can still change once a project is published (see services.update_project).
     LIVE_FIELDS = ("summary", "story", "photo")

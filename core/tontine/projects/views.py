@@ -306,16 +306,20 @@ def _project_form(project: Project | None):  # type: ignore[no-untyped-def]
         raise DomainError(_("No funding model is enabled on this site."), status=503)
     keys = [key for key, _label in models]
     live = project is not None and project.state not in services.EDITABLE_STATES
+    currency = project.currency if project else current_app.config["CURRENCY"]
     if request.method == "POST":
-        form = ProjectForm(models=models)
+        form = ProjectForm(models=models, currency=currency)
         terms = terms_from(request.form)
     elif project is None:
         chosen = request.args.get("model")
-        form = ProjectForm(models=models, funding_model=chosen if chosen in keys else keys[0])
+        form = ProjectForm(
+            models=models, currency=currency, funding_model=chosen if chosen in keys else keys[0]
+        )
         terms = {}
     else:
         form = ProjectForm(
             models=models,
+            currency=currency,
             title=project.title,
             summary=project.summary,
             story=project.story,

@@ -76,7 +76,8 @@ def test_create_a_project_with_a_photo_and_terms(app, client, owner, login, form
         ({"goal": "abc"}, "Not a valid decimal value."),
         ({"goal": "0"}, "Number must be between 1 and 100000000."),
         ({"goal": "NaN"}, ""),
-        ({"goal": "10.555"}, "at most 2 decimal places"),
+        ({"goal": "10.555"}, "Use at most 2 decimal places."),
+        ({"goal": "10.555", "title": "x"}, "Use at most 2 decimal places."),
         ({"duration_days": "500"}, "Number must be between 1 and 120."),
         ({"country": "France"}, "Use a two-letter code"),
         ({"category": "weapons"}, "Not a valid choice."),
@@ -221,3 +222,15 @@ def test_an_admin_may_edit_any_project(client, project, owner, make_user, login,
     assert response.status_code == 303
     db.session.refresh(dream)
     assert dream.title == "Fixed by staff"
+
+
+def test_the_goal_follows_the_currency_of_the_project(client, project, owner, login, form_post):
+    dream = project(owner=owner, state="draft", currency="XOF", goal=500_000)
+    login(client, owner)
+    response = form_post(client, f"/projects/{dream.id}/edit", data={**GOOD, "goal": "1000.5"})
+    assert response.status_code == 400
+    assert "Use a whole amount, without decimals." in response.get_data(as_text=True)
+    response = form_post(client, f"/projects/{dream.id}/edit", data={**GOOD, "goal": "750000"})
+    assert response.status_code == 303
+    db.session.refresh(dream)
+    assert dream.goal_amount == 750_000 and dream.currency == "XOF"

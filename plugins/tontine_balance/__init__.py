@@ -49,8 +49,11 @@ class BalanceProvider(PaymentProvider):
         available = balance(AccountKind.SUPPORTER_BALANCE, supporter_id, payment.currency)
         if available.amount < payment.amount:
             raise ContributionRefused(
-                _t("Your balance (%(balance)s) does not cover this payment (%(total)s).",
-                   balance=str(available), total=str(Money(payment.amount, payment.currency))),
+                _t(
+                    "Your balance (%(balance)s) does not cover this payment (%(total)s).",
+                    balance=str(available),
+                    total=str(Money(payment.amount, payment.currency)),
+                ),
                 field="provider",
             )
         ref = f"bal-{payment.id}"
@@ -61,8 +64,14 @@ class BalanceProvider(PaymentProvider):
         )
 
     def refund(self, payment: Payment, amount: int, event_id: str) -> list[ProviderEvent]:
-        return [ProviderEvent(event_id=f"balance-{event_id}", provider_ref=payment.provider_ref,
-                              kind="refund", amount=amount)]
+        return [
+            ProviderEvent(
+                event_id=f"balance-{event_id}",
+                provider_ref=payment.provider_ref,
+                kind="refund",
+                amount=amount,
+            )
+        ]
 
     def payout(self, payout: Payout) -> list[ProviderEvent]:
         raise DomainError("Money cannot be paid out through a Tontine balance.")

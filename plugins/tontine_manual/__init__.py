@@ -43,7 +43,12 @@ def new_reference() -> str:
 def bank_account() -> dict[str, str]:
     configured = {k: str(v) for k, v in (current_app.config.get("MANUAL") or {}).items()}
     if configured.get("iban"):
-        return {**DEMO_ACCOUNT, "bic": "", "account_holder": current_app.config["NAME"], **configured}
+        return {
+            **DEMO_ACCOUNT,
+            "bic": "",
+            "account_holder": current_app.config["NAME"],
+            **configured,
+        }
     if current_app.config["ENV"] == "production":
         raise DomainError("Bank transfers are not set up on this site yet.", status=503)
     return dict(DEMO_ACCOUNT)
@@ -77,16 +82,31 @@ class ManualProvider(PaymentProvider):
         )
 
     def resume(self, payment: Payment) -> StartResult | None:
-        return StartResult(provider_ref=payment.provider_ref, instructions=self.instructions(payment),
-                           state=payment.state)
+        return StartResult(
+            provider_ref=payment.provider_ref,
+            instructions=self.instructions(payment),
+            state=payment.state,
+        )
 
     def refund(self, payment: Payment, amount: int, event_id: str) -> list[ProviderEvent]:
-        return [ProviderEvent(event_id=f"manual-{event_id}", provider_ref=payment.provider_ref,
-                              kind="refund", amount=amount)]
+        return [
+            ProviderEvent(
+                event_id=f"manual-{event_id}",
+                provider_ref=payment.provider_ref,
+                kind="refund",
+                amount=amount,
+            )
+        ]
 
     def payout(self, payout: Payout) -> list[ProviderEvent]:
-        return [ProviderEvent(event_id=f"manual-payout-{payout.id}", provider_ref=payout.provider_ref,
-                              kind="payout_paid", amount=payout.amount)]
+        return [
+            ProviderEvent(
+                event_id=f"manual-payout-{payout.id}",
+                provider_ref=payout.provider_ref,
+                kind="payout_paid",
+                amount=payout.amount,
+            )
+        ]
 
 
 @hookimpl

@@ -44,8 +44,18 @@ WEBHOOK_PATH = "/payments/webhook/sandbox"
 #: Events that end a checkout: once one is sent, the sandbox takes no other decision.
 FINAL_KINDS = ("succeeded", "failed", "cancelled")
 EVENT_KINDS = (
-    "pending", "requires_action", "succeeded", "failed", "cancelled", "expired",
-    "disputed", "won", "lost", "refund", "payout_paid", "payout_failed",
+    "pending",
+    "requires_action",
+    "succeeded",
+    "failed",
+    "cancelled",
+    "expired",
+    "disputed",
+    "won",
+    "lost",
+    "refund",
+    "payout_paid",
+    "payout_failed",
 )
 
 
@@ -124,8 +134,9 @@ class EventSchema(Schema):
     id = fields.String(required=True, validate=validate.Length(min=1, max=120))
     type = fields.String(required=True, validate=validate.OneOf(EVENT_KINDS))
     ref = fields.String(required=True, validate=validate.Length(min=1, max=120))
-    amount = fields.Integer(load_default=None, allow_none=True, strict=True,
-                            validate=validate.Range(min=1, max=10**13))
+    amount = fields.Integer(
+        load_default=None, allow_none=True, strict=True, validate=validate.Range(min=1, max=10**13)
+    )
     reason = fields.String(load_default="", validate=validate.Length(max=200))
     created = fields.Integer(load_default=None, allow_none=True, strict=True)
 
@@ -144,19 +155,31 @@ def parse_event(body: bytes) -> ProviderEvent:
         message = messages[0] if isinstance(messages, list) else str(messages)
         raise InvalidWebhook(f"{field}: {message}") from exc
     return ProviderEvent(
-        event_id=event["id"], provider_ref=event["ref"], kind=event["type"],
-        amount=event["amount"], reason=event["reason"],
+        event_id=event["id"],
+        provider_ref=event["ref"],
+        kind=event["type"],
+        amount=event["amount"],
+        reason=event["reason"],
     )
 
 
 # --- Sending webhooks ---------------------------------------------------------------------
 
 
-def event_body(event_id: str, kind: str, ref: str, amount: int | None = None, reason: str = "") -> str:
-    return json.dumps({
-        "id": event_id, "type": kind, "ref": ref, "amount": amount, "reason": reason,
-        "created": int(time.time()),
-    }, separators=(",", ":"))
+def event_body(
+    event_id: str, kind: str, ref: str, amount: int | None = None, reason: str = ""
+) -> str:
+    return json.dumps(
+        {
+            "id": event_id,
+            "type": kind,
+            "ref": ref,
+            "amount": amount,
+            "reason": reason,
+            "created": int(time.time()),
+        },
+        separators=(",", ":"),
+    )
 
 
 def send_events(bodies: list[tuple[str, str]]) -> None:
@@ -226,13 +249,17 @@ class SandboxProvider(PaymentProvider):
     def start(self, payment: Payment, return_url: str) -> StartResult:
         ref = "sbx_" + secrets.token_urlsafe(18)
         return StartResult(
-            provider_ref=ref, redirect_url=self.checkout_url(ref, return_url),
+            provider_ref=ref,
+            redirect_url=self.checkout_url(ref, return_url),
             state=PaymentState.PENDING,
         )
 
     def resume(self, payment: Payment) -> StartResult | None:
-        return StartResult(provider_ref=payment.provider_ref,
-                           redirect_url=self.checkout_url(payment.provider_ref), state=payment.state)
+        return StartResult(
+            provider_ref=payment.provider_ref,
+            redirect_url=self.checkout_url(payment.provider_ref),
+            state=payment.state,
+        )
 
     def parse_webhook(self, request: Request) -> list[ProviderEvent]:
         if (request.content_length or 0) > MAX_BODY:
@@ -248,5 +275,12 @@ class SandboxProvider(PaymentProvider):
 
     def payout(self, payout: Payout) -> list[ProviderEvent]:
         sandbox_id = f"evt_{payout.provider_ref}_paid"
-        send_events([(sandbox_id, event_body(sandbox_id, "payout_paid", payout.provider_ref, payout.amount))])
+        send_events(
+            [
+                (
+                    sandbox_id,
+                    event_body(sandbox_id, "payout_paid", payout.provider_ref, payout.amount),
+                )
+            ]
+        )
         return []

@@ -44,8 +44,12 @@ ACTIONS: dict[str, list[tuple[str, str]]] = {
 
 class CheckoutForm(FlaskForm):
     action = SelectField(
-        choices=[("pay", _l("Pay")), ("pay_3ds", _l("Pay with 3-D Secure")),
-                 ("decline", _l("Decline")), ("abandon", _l("Abandon"))],
+        choices=[
+            ("pay", _l("Pay")),
+            ("pay_3ds", _l("Pay with 3-D Secure")),
+            ("decline", _l("Decline")),
+            ("abandon", _l("Abandon")),
+        ],
         validators=[InputRequired(_l("Choose what happens to this payment."))],
         validate_choice=True,
     )
@@ -53,8 +57,10 @@ class CheckoutForm(FlaskForm):
 
 class ChallengeForm(FlaskForm):
     action = SelectField(
-        choices=[("authenticate", _l("Authenticate")),
-                 ("fail_authentication", _l("Fail authentication"))],
+        choices=[
+            ("authenticate", _l("Authenticate")),
+            ("fail_authentication", _l("Fail authentication")),
+        ],
         validators=[InputRequired(_l("Choose what happens to this payment."))],
     )
 
@@ -71,7 +77,9 @@ def _payment(ref: str) -> Payment:
 def _safe_return(target: str | None, payment: Payment) -> str:
     """Back to the site after the checkout: only to an address on this site."""
     base = current_app.config["BASE_URL"]
-    if target and (target.startswith(base + "/") or (target.startswith("/") and not target.startswith("//"))):
+    if target and (
+        target.startswith(base + "/") or (target.startswith("/") and not target.startswith("//"))
+    ):
         return target
     return url_for("payments.checkout_done", contribution_id=payment.contribution_id)
 
@@ -87,11 +95,15 @@ def decide(ref: str, action: str) -> None:
         finals = [payment_event_id(ref, kind) for kind in FINAL_KINDS]
         if sent_event_ids(finals):
             raise Conflict(_("This checkout is finished; the bank's answer is on its way."))
-        send_events([
-            (payment_event_id(ref, kind),
-             event_body(payment_event_id(ref, kind), kind, ref, locked.amount, reason))
-            for kind, reason in ACTIONS[action]
-        ])
+        send_events(
+            [
+                (
+                    payment_event_id(ref, kind),
+                    event_body(payment_event_id(ref, kind), kind, ref, locked.amount, reason),
+                )
+                for kind, reason in ACTIONS[action]
+            ]
+        )
 
 
 def _render(template: str, ref: str, form: FlaskForm, error: str | None = None, status: int = 200):  # type: ignore[no-untyped-def]
@@ -99,7 +111,11 @@ def _render(template: str, ref: str, form: FlaskForm, error: str | None = None, 
     project = db.session.get(Project, payment.contribution.project_id)
     decided = bool(sent_event_ids([payment_event_id(ref, kind) for kind in FINAL_KINDS]))
     return render_template(
-        template, payment=payment, project=project, form=form, error=error,
+        template,
+        payment=payment,
+        project=project,
+        form=form,
+        error=error,
         open=payment.state in WAITING and not decided,
         return_to=request.args.get("return_to", ""),
     ), status
@@ -135,7 +151,10 @@ def _submit(ref: str, form: FlaskForm, template: str):  # type: ignore[no-untype
         return _render(template, ref, form, exc.message, exc.status)
     return_to = request.args.get("return_to")
     if form.action.data == "pay_3ds":
-        target = url_for("sandbox.challenge", ref=ref, return_to=return_to) if return_to else url_for(
-            "sandbox.challenge", ref=ref)
+        target = (
+            url_for("sandbox.challenge", ref=ref, return_to=return_to)
+            if return_to
+            else url_for("sandbox.challenge", ref=ref)
+        )
         return redirect(target, 303)
     return redirect(_safe_return(return_to, payment), 303)

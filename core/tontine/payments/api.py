@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, current_app, request, url_for
+from flask import abort, current_app, url_for
 from flask_login import current_user
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
@@ -23,21 +23,29 @@ from tontine.payments.models import Contribution, Payment
 from tontine.payments.provider import StartResult
 from tontine.payments.states import PaymentState
 
-blp = Blueprint("contributions_api", __name__, url_prefix="/contributions", description="Contributions")
+blp = Blueprint(
+    "contributions_api", __name__, url_prefix="/contributions", description="Contributions"
+)
 
 WAITING = (PaymentState.CREATED, PaymentState.PENDING, PaymentState.REQUIRES_ACTION)
 
 
 class ContributionInput(Schema):
     project_id = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
-    amount = fields.Decimal(required=True, as_string=True, allow_nan=False,
-                            validate=validate.Range(min=0, min_inclusive=False))
-    tip = fields.Decimal(load_default="0", as_string=True, allow_nan=False,
-                         validate=validate.Range(min=0))
+    amount = fields.Decimal(
+        required=True,
+        as_string=True,
+        allow_nan=False,
+        validate=validate.Range(min=0, min_inclusive=False),
+    )
+    tip = fields.Decimal(
+        load_default="0", as_string=True, allow_nan=False, validate=validate.Range(min=0)
+    )
     provider = fields.String(required=True, validate=validate.Length(min=1, max=32))
     anonymous = fields.Boolean(load_default=False)
-    refund_to = fields.String(load_default="payment_method",
-                              validate=validate.OneOf(["payment_method", "balance"]))
+    refund_to = fields.String(
+        load_default="payment_method", validate=validate.OneOf(["payment_method", "balance"])
+    )
     details = fields.Dict(keys=fields.String(), load_default=dict)
 
 
@@ -67,7 +75,9 @@ class IdempotencyHeader(Schema):
         unknown = "exclude"
 
     idempotency_key = fields.String(
-        data_key="Idempotency-Key", required=True, validate=validate.Length(min=1, max=80),
+        data_key="Idempotency-Key",
+        required=True,
+        validate=validate.Length(min=1, max=80),
         metadata={"description": "Any unique string; a retry with the same key is not a new gift"},
     )
 
@@ -123,8 +133,9 @@ def create_contribution(data: dict[str, Any], idempotency_key: str):  # type: ig
         tip=data["tip"],
         provider_key=data["provider"],
         idempotency_key=idempotency_key,
-        return_url=lambda c: current_app.config["BASE_URL"]
-        + url_for("payments.checkout_done", contribution_id=c.id),
+        return_url=lambda c: (
+            current_app.config["BASE_URL"] + url_for("payments.checkout_done", contribution_id=c.id)
+        ),
         details=data["details"],
         anonymous=data["anonymous"],
         refund_to=data["refund_to"],

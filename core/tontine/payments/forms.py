@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import secrets
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from decimal import Decimal, InvalidOperation
-
 from wtforms import BooleanField, Field, HiddenField, RadioField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, Regexp, ValidationError
 
@@ -45,7 +44,9 @@ class AmountOf:
             raise ValidationError(_l("Enter an amount such as 25 or 12.50."))
         if value < 0 or (value == 0 and not self.allow_zero):
             raise ValidationError(
-                _l("The tip cannot be negative.") if self.allow_zero else _l("The amount must be positive.")
+                _l("The tip cannot be negative.")
+                if self.allow_zero
+                else _l("The amount must be positive.")
             )
 
 
@@ -74,7 +75,9 @@ class GiveForm(FlaskForm):
         _l("Tip to the platform (optional)"),
         validators=[Optional(), AmountOf(allow_zero=True)],
     )
-    provider = RadioField(_l("Payment method"), validators=[InputRequired(_l("Choose a payment method."))])
+    provider = RadioField(
+        _l("Payment method"), validators=[InputRequired(_l("Choose a payment method."))]
+    )
     anonymous = BooleanField(_l("Give anonymously (your name is not shown to the public)"))
     refund_to = RadioField(
         _l("If the goal is missed, refund to"),
@@ -83,8 +86,11 @@ class GiveForm(FlaskForm):
         validators=[InputRequired()],
     )
     idempotency_key = HiddenField(
-        validators=[InputRequired(_l("This form has expired; please reload the page.")),
-                    Length(max=80), Regexp(r"^[A-Za-z0-9_\-]+$")]
+        validators=[
+            InputRequired(_l("This form has expired; please reload the page.")),
+            Length(max=80),
+            Regexp(r"^[A-Za-z0-9_\-]+$"),
+        ]
     )
 
     def __init__(self, *args: Any, **kwargs: Any):

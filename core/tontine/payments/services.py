@@ -13,9 +13,9 @@ The core owns the payment state table and idempotency:
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
-from collections.abc import Callable
 from typing import Any
 
 from flask import current_app

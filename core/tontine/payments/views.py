@@ -9,7 +9,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -173,9 +183,11 @@ def checkout_done(contribution_id: int):  # type: ignore[no-untyped-def]
 def my_contributions():  # type: ignore[no-untyped-def]
     contributions = services.contributions_of(current_user)
     ids = {c.project_id for c in contributions}
-    projects = {
-        p.id: p for p in db.session.scalars(select(Project).where(Project.id.in_(ids)))
-    } if ids else {}
+    projects = (
+        {p.id: p for p in db.session.scalars(select(Project).where(Project.id.in_(ids)))}
+        if ids
+        else {}
+    )
     return render_template(
         "payments/my_contributions.html",
         contributions=contributions,
@@ -194,7 +206,9 @@ def webhook(provider_key: str):  # type: ignore[no-untyped-def]
     """Provider callbacks: verified by the provider, applied once each (duplicates are no-ops)."""
     found = registry().payment_providers.get(provider_key)
     if found is None or provider_key not in current_app.config["PAYMENT_PROVIDERS"]:
-        return problem(400, "Unknown payment provider", f"This site has no provider {provider_key[:40]!r}.")
+        return problem(
+            400, "Unknown payment provider", f"This site has no provider {provider_key[:40]!r}."
+        )
     try:
         events = found.parse_webhook(request)
     except InvalidWebhook as exc:
@@ -202,8 +216,12 @@ def webhook(provider_key: str):  # type: ignore[no-untyped-def]
     outcomes = [services.apply_event(provider_key, event) for event in events]
     if any(outcome in services.UNKNOWN for outcome in outcomes):
         # Nothing was written for those: answering 404 makes the provider deliver again.
-        return problem(404, "Unknown payment", "No payment or payout has this reference (yet).",
-                       outcomes=outcomes)
+        return problem(
+            404,
+            "Unknown payment",
+            "No payment or payout has this reference (yet).",
+            outcomes=outcomes,
+        )
     return jsonify(received=len(events), outcomes=outcomes)
 
 
@@ -256,7 +274,10 @@ def payout(project_id: int):  # type: ignore[no-untyped-def]
         raise
     except DomainError as exc:
         return _render_payouts(project, exc.message, 409)
-    flash(_("Payout of %(amount)s requested.", amount=str(Money(done.amount, done.currency))), "success")
+    flash(
+        _("Payout of %(amount)s requested.", amount=str(Money(done.amount, done.currency))),
+        "success",
+    )
     return redirect(url_for("payments.payouts", project_id=project.id), 303)
 
 
@@ -268,17 +289,28 @@ def _staff_only() -> None:
         abort(403)
 
 
-def _render_transfers(error: str | None = None, error_for: int | None = None, status: int = 200,
-                      form: MarkReceivedForm | None = None):  # type: ignore[no-untyped-def]
+def _render_transfers(
+    error: str | None = None,
+    error_for: int | None = None,
+    status: int = 200,
+    form: MarkReceivedForm | None = None,
+):  # type: ignore[no-untyped-def]
     transfers = services.pending_transfers()
     if error_for not in {t.id for t in transfers}:
         error_for = None  # no longer listed (already received): show the message on top
     contributions = {p.contribution_id: p.contribution for p in transfers}
-    projects_by_id = {
-        p.id: p for p in db.session.scalars(
-            select(Project).where(Project.id.in_({c.project_id for c in contributions.values()}))
-        )
-    } if contributions else {}
+    projects_by_id = (
+        {
+            p.id: p
+            for p in db.session.scalars(
+                select(Project).where(
+                    Project.id.in_({c.project_id for c in contributions.values()})
+                )
+            )
+        }
+        if contributions
+        else {}
+    )
     return render_template(
         "payments/transfers.html",
         transfers=transfers,
@@ -305,7 +337,9 @@ def mark_received(payment_id: int):  # type: ignore[no-untyped-def]
         message = next(iter(form.reason.errors), None) or _("Please correct the form.")
         return _render_transfers(str(message), payment_id, 422, form)
     try:
-        services.mark_received(payment_id, current_user._get_current_object(), form.reason.data or "")
+        services.mark_received(
+            payment_id, current_user._get_current_object(), form.reason.data or ""
+        )
     except NotFound:
         raise
     except DomainError as exc:

@@ -95,9 +95,13 @@ def wire_webhooks(monkeypatch: pytest.MonkeyPatch) -> Any:
 
         def post(url: str, data: bytes, headers: dict[str, str], timeout: float) -> Any:
             assert url.startswith(app.config["BASE_URL"])
-            response = client.post(url.removeprefix(app.config["BASE_URL"]), data=data, headers=headers)
+            response = client.post(
+                url.removeprefix(app.config["BASE_URL"]), data=data, headers=headers
+            )
             seen.append((response.status_code, response.get_data(as_text=True)))
-            return SimpleNamespace(status_code=response.status_code, text=response.get_data(as_text=True))
+            return SimpleNamespace(
+                status_code=response.status_code, text=response.get_data(as_text=True)
+            )
 
         monkeypatch.setattr("tontine_sandbox.provider.requests.post", post)
         return seen
@@ -116,9 +120,14 @@ def top_up() -> Any:
     def do(user: Any, amount: str, currency: str = "EUR") -> None:
         money = Money.from_decimal(amount, currency)
         with unit_of_work():
-            post("top_up", [debit(AccountKind.PROVIDER_CLEARING, "sandbox", money),
-                            credit(AccountKind.SUPPORTER_BALANCE, user.id, money)],
-                 memo="test top-up")
+            post(
+                "top_up",
+                [
+                    debit(AccountKind.PROVIDER_CLEARING, "sandbox", money),
+                    credit(AccountKind.SUPPORTER_BALANCE, user.id, money),
+                ],
+                memo="test top-up",
+            )
 
     return do
 
@@ -192,15 +201,30 @@ def provider_says() -> Any:
     import json
     import time
 
-    def deliver(client: Any, ref_or_payment: Any, kind: str, amount: int | None = None,
-                event_id: str | None = None) -> Any:
+    def deliver(
+        client: Any,
+        ref_or_payment: Any,
+        kind: str,
+        amount: int | None = None,
+        event_id: str | None = None,
+    ) -> Any:
         from tontine_sandbox import SIGNATURE_HEADER, sign
         from tontine_sandbox.provider import webhook_secret
 
         ref = getattr(ref_or_payment, "provider_ref", ref_or_payment)
-        body = json.dumps({"id": event_id or f"evt_test_{ref}_{kind}", "type": kind, "ref": ref,
-                           "amount": amount, "created": int(time.time())}).encode()
-        return client.post("/payments/webhook/sandbox", data=body,
-                           headers={SIGNATURE_HEADER: sign(body, webhook_secret())})
+        body = json.dumps(
+            {
+                "id": event_id or f"evt_test_{ref}_{kind}",
+                "type": kind,
+                "ref": ref,
+                "amount": amount,
+                "created": int(time.time()),
+            }
+        ).encode()
+        return client.post(
+            "/payments/webhook/sandbox",
+            data=body,
+            headers={SIGNATURE_HEADER: sign(body, webhook_secret())},
+        )
 
     return deliver

@@ -26,7 +26,6 @@ def any_db(request, make_site):
 
 def race(app, count, attempt):
     """Run ``attempt(i)`` in ``count`` threads released at the same moment."""
-    from tontine.db import db
 
     barrier = threading.Barrier(count)
 
@@ -44,10 +43,11 @@ def race(app, count, attempt):
         return list(pool.map(run, range(count)))
 
 
-def test_fifty_supporters_racing_for_the_last_slots_never_overfund(any_db, make_user, capped_project, top_up):
+def test_fifty_supporters_racing_for_the_last_slots_never_overfund(
+    any_db, make_user, capped_project, top_up
+):
     from sqlalchemy import func, select
 
-    from tontine.db import db
     from tontine.payments.models import Contribution
     from tontine.payments.services import contribute
     from tontine.projects.services import raised, reserved
@@ -55,29 +55,45 @@ def test_fifty_supporters_racing_for_the_last_slots_never_overfund(any_db, make_
     project = capped_project(goal=100)
     early = make_user()
     top_up(early, "75")
-    contribute(project_id=project.id, supporter=early, amount="75", provider_key="balance",
-               idempotency_key="early", return_url="/")
+    contribute(
+        project_id=project.id,
+        supporter=early,
+        amount="75",
+        provider_key="balance",
+        idempotency_key="early",
+        return_url="/",
+    )
     assert raised(project).amount == 7500
     project_id, goal = project.id, project.goal_amount
     supporter_ids = [make_user().id for _ in range(3)]
 
     def attempt(i):
         supporter = db.session.get(User, supporter_ids[i % 3])
-        contribute(project_id=project_id, supporter=supporter, amount="1",
-                   provider_key="sandbox", idempotency_key=f"race-{i}", return_url="/")
+        contribute(
+            project_id=project_id,
+            supporter=supporter,
+            amount="1",
+            provider_key="sandbox",
+            idempotency_key=f"race-{i}",
+            return_url="/",
+        )
         return "accepted"
 
     results = race(any_db, 50, attempt)
     assert results.count("accepted") == 25  # exactly the €25 left, one euro each
     assert set(results) - {"accepted"} == {"This project has reached its goal."}
     db.session.rollback()
-    held = db.session.scalar(select(func.sum(Contribution.amount)).where(
-        Contribution.project_id == project.id, Contribution.state.in_(RESERVES)))
+    held = db.session.scalar(
+        select(func.sum(Contribution.amount)).where(
+            Contribution.project_id == project.id, Contribution.state.in_(RESERVES)
+        )
+    )
     assert held == reserved(project) == goal == 10000
 
 
-def test_paying_from_a_balance_concurrently_cannot_overspend(any_db, make_user, capped_project, top_up):
-    from tontine.db import db
+def test_paying_from_a_balance_concurrently_cannot_overspend(
+    any_db, make_user, capped_project, top_up
+):
     from tontine.ledger.models import AccountKind
     from tontine.ledger.services import balance, trial_balance
     from tontine.payments.services import contribute
@@ -88,9 +104,14 @@ def test_paying_from_a_balance_concurrently_cannot_overspend(any_db, make_user, 
     top_up(supporter, "100")
 
     def attempt(i):
-        contribution, payment, _ = contribute(
-            project_id=project_ids[i % 2], supporter=db.session.get(User, supporter_id), amount="30",
-            provider_key="balance", idempotency_key=f"spend-{i}", return_url="/")
+        _, payment, _ = contribute(
+            project_id=project_ids[i % 2],
+            supporter=db.session.get(User, supporter_id),
+            amount="30",
+            provider_key="balance",
+            idempotency_key=f"spend-{i}",
+            return_url="/",
+        )
         return payment.state.value
 
     results = race(any_db, 10, attempt)

@@ -1,6 +1,7 @@
-from tontine.hookspecs import hookimpl
 from tontine.funding import FundingModel
-from tontine.payments.provider import PaymentProvider, StartResult, ProviderEvent
+from tontine.hookspecs import hookimpl
+from tontine.payments.provider import PaymentProvider, ProviderEvent, StartResult
+
 
 class Simple(FundingModel):
     key = "simple"
@@ -22,10 +23,10 @@ class P:
 def test_flow(make_app, make_user, make_project):
     app = make_app(plugins=[], extra_plugins=[P()], PAYMENT_PROVIDERS=["instant"])
     with app.app_context():
-        from tontine.payments import services as pay
-        from tontine.ledger.services import trial_balance, balance
         from tontine.ledger.models import AccountKind
-        from tontine.projects.services import raised, close_project
+        from tontine.ledger.services import balance, trial_balance
+        from tontine.payments import services as pay
+        from tontine.projects.services import raised
         p = make_project(funding_model="simple", goal=100)
         u = make_user()
         c, pm, r = pay.contribute(project_id=p.id, supporter=u, amount="60", provider_key="instant", idempotency_key="k1", return_url="/", tip="2")
@@ -36,6 +37,7 @@ def test_flow(make_app, make_user, make_project):
         assert trial_balance() == {"EUR": 0}
         assert balance(AccountKind.PROJECT_ESCROW, p.id, "EUR").amount == 6000
         import pytest
+
         from tontine.funding import ContributionRefused
         with pytest.raises(ContributionRefused):
             pay.contribute(project_id=p.id, supporter=u, amount="50", provider_key="instant", idempotency_key="k2", return_url="/")

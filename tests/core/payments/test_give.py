@@ -19,7 +19,9 @@ def test_give_page_needs_login(client, capped_project):
     assert "/account/login" in response.headers["Location"]
 
 
-def test_give_page_shows_the_form_with_model_fields_and_a_fresh_key(client, login, make_user, capped_project):
+def test_give_page_shows_the_form_with_model_fields_and_a_fresh_key(
+    client, login, make_user, capped_project
+):
     project = capped_project()
     login(client, make_user())
     first = client.get(f"/projects/{project.id}/give").get_data(as_text=True)
@@ -27,28 +29,45 @@ def test_give_page_shows_the_form_with_model_fields_and_a_fresh_key(client, logi
     assert 'name="details.note"' in first  # the funding model's own field
     assert 'value="sandbox"' in first and 'value="manual"' in first and 'value="balance"' in first
     assert "my Tontine balance" in first and 'name="anonymous"' in first
-    keys = [re.search(r'name="idempotency_key" type="hidden" value="([^"]+)"', page).group(1)
-            for page in (first, second)]
+    keys = [
+        re.search(r'name="idempotency_key" type="hidden" value="([^"]+)"', page).group(1)
+        for page in (first, second)
+    ]
     assert keys[0] != keys[1]  # each rendered form is one intended gift
 
 
-def test_give_with_the_sandbox_redirects_to_its_checkout(client, login, make_user, capped_project, give_form, rows):
+def test_give_with_the_sandbox_redirects_to_its_checkout(
+    client, login, make_user, capped_project, give_form, rows
+):
     project = capped_project()
     user = make_user()
     login(client, user)
-    response, _ = give_form(client, project.id, amount="12.50", tip="1", anonymous="y",
-                            refund_to="balance", details__note="Bon courage !")
+    response, _ = give_form(
+        client,
+        project.id,
+        amount="12.50",
+        tip="1",
+        anonymous="y",
+        refund_to="balance",
+        details__note="Bon courage !",
+    )
     assert response.status_code == 303
     assert "/sandbox/checkout/sbx_" in response.headers["Location"]
     contribution = rows.get(Contribution, 1)
-    assert (contribution.amount, contribution.tip_amount, contribution.currency) == (1250, 100, "EUR")
+    assert (contribution.amount, contribution.tip_amount, contribution.currency) == (
+        1250,
+        100,
+        "EUR",
+    )
     assert contribution.anonymous and contribution.refund_to == "balance"
     assert contribution.details == {"note": "Bon courage !"}
     assert contribution.state == PaymentState.PENDING
     assert contribution.payments[0].amount == 1350  # gift + tip in one payment
 
 
-def test_a_double_submitted_form_creates_one_contribution(client, login, make_user, capped_project, give_form, rows):
+def test_a_double_submitted_form_creates_one_contribution(
+    client, login, make_user, capped_project, give_form, rows
+):
     project = capped_project()
     login(client, make_user())
     first, data = give_form(client, project.id, amount="20")
@@ -85,7 +104,9 @@ GARBAGE = [
 ]
 
 
-def test_garbage_is_refused_with_a_message_and_writes_nothing(client, login, make_user, capped_project, give_form, rows):
+def test_garbage_is_refused_with_a_message_and_writes_nothing(
+    client, login, make_user, capped_project, give_form, rows
+):
     project = capped_project()
     login(client, make_user())
     for fields, message in GARBAGE:
@@ -103,9 +124,16 @@ def test_a_project_that_is_not_open_takes_nothing(client, login, make_user, capp
     login(client, make_user())
     page = client.get(f"/projects/{project.id}/give")
     assert "This project is not taking contributions." in page.get_data(as_text=True)
-    response = client.post(f"/projects/{project.id}/give", data={
-        "csrf_token": csrf_token_from(page.get_data(as_text=True)), "idempotency_key": "abc",
-        "amount": "5", "provider": "sandbox", "refund_to": "payment_method"})
+    response = client.post(
+        f"/projects/{project.id}/give",
+        data={
+            "csrf_token": csrf_token_from(page.get_data(as_text=True)),
+            "idempotency_key": "abc",
+            "amount": "5",
+            "provider": "sandbox",
+            "refund_to": "payment_method",
+        },
+    )
     assert response.status_code == 422
     assert rows.count(Contribution) == 0
 
@@ -113,8 +141,15 @@ def test_a_project_that_is_not_open_takes_nothing(client, login, make_user, capp
 def test_without_csrf_token_the_post_is_refused(client, login, make_user, capped_project, rows):
     project = capped_project()
     login(client, make_user())
-    response = client.post(f"/projects/{project.id}/give", data={
-        "idempotency_key": "abc", "amount": "5", "provider": "sandbox", "refund_to": "payment_method"})
+    response = client.post(
+        f"/projects/{project.id}/give",
+        data={
+            "idempotency_key": "abc",
+            "amount": "5",
+            "provider": "sandbox",
+            "refund_to": "payment_method",
+        },
+    )
     assert response.status_code == 400
     assert rows.count(Contribution) == 0
 
@@ -126,7 +161,9 @@ def test_unknown_or_draft_project_is_404(client, login, make_user, capped_projec
     assert client.get(f"/projects/{draft.id}/give").status_code == 404
 
 
-def test_my_gifts_lists_project_amount_tip_state_and_refunds(client, login, make_user, capped_project, give_form):
+def test_my_gifts_lists_project_amount_tip_state_and_refunds(
+    client, login, make_user, capped_project, give_form
+):
     project = capped_project(title="A bakery in Lyon")
     user = make_user()
     login(client, user)
@@ -139,7 +176,9 @@ def test_my_gifts_lists_project_amount_tip_state_and_refunds(client, login, make
     assert "A bakery in Lyon" not in client.get("/my/contributions").get_data(as_text=True)
 
 
-def test_checkout_done_shows_only_my_own_contribution(client, login, make_user, capped_project, give_form):
+def test_checkout_done_shows_only_my_own_contribution(
+    client, login, make_user, capped_project, give_form
+):
     project = capped_project()
     login(client, make_user())
     give_form(client, project.id)
@@ -151,7 +190,9 @@ def test_checkout_done_shows_only_my_own_contribution(client, login, make_user, 
     assert client.get("/my/contributions/77").status_code == 404
 
 
-def test_giving_to_a_gift_project_with_a_reward(make_app, make_user, make_project, login, give_form, rows):
+def test_giving_to_a_gift_project_with_a_reward(
+    make_app, make_user, make_project, login, give_form, rows
+):
     """The real gift plugin's fields (``details.reward_tier_id``) reach its funding model."""
     app = make_app()  # the dreams plugins: gift, sandbox, manual, balance
     with app.app_context():

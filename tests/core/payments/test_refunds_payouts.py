@@ -21,8 +21,15 @@ def euros(kind, ref, currency="EUR"):
 
 
 def give(project, supporter, amount, provider, key, **kw):
-    return contribute(project_id=project.id, supporter=supporter, amount=amount,
-                      provider_key=provider, idempotency_key=key, return_url="/", **kw)
+    return contribute(
+        project_id=project.id,
+        supporter=supporter,
+        amount=amount,
+        provider_key=provider,
+        idempotency_key=key,
+        return_url="/",
+        **kw,
+    )
 
 
 def after_deadline(project):
@@ -55,7 +62,10 @@ def test_a_missed_goal_refunds_every_gift_to_the_chosen_place(
     assert close_project(project.id, now=after_deadline(project)) == "failed"
     run_pending()
 
-    states = {c.id: rows.get(Contribution, c.id).state for c in (a.contribution, b.contribution, d.contribution)}
+    states = {
+        c.id: rows.get(Contribution, c.id).state
+        for c in (a.contribution, b.contribution, d.contribution)
+    }
     assert set(states.values()) == {PaymentState.REFUNDED}
     assert rows.get(Contribution, 3).state == PaymentState.REFUNDED
     assert euros(AccountKind.SUPPORTER_BALANCE, card.id) == 0  # back on the card
@@ -74,7 +84,9 @@ def test_a_missed_goal_refunds_every_gift_to_the_chosen_place(
     assert trial_balance() == {"EUR": 0}
 
 
-def test_my_gifts_shows_a_refund_to_the_balance(client, login, make_user, capped_project, provider_says, top_up):
+def test_my_gifts_shows_a_refund_to_the_balance(
+    client, login, make_user, capped_project, provider_says, top_up
+):
     project = capped_project(goal=100)
     supporter = make_user()
     _, payment, _ = give(project, supporter, "15", "sandbox", "x", refund_to="balance")
@@ -108,11 +120,17 @@ def test_a_payout_posts_the_fee_and_the_net_and_is_paid_by_webhook(
         login(client, owner)
         page = client.get(f"/projects/{project.id}/payouts")
         assert "Request a payout" in page.get_data(as_text=True)
-        response = client.post(f"/projects/{project.id}/payout",
-                               data={"csrf_token": csrf_token_from(page.get_data(as_text=True))})
+        response = client.post(
+            f"/projects/{project.id}/payout",
+            data={"csrf_token": csrf_token_from(page.get_data(as_text=True))},
+        )
         assert response.status_code == 303
         payout = rows.get(Payout, 1)
-        assert (payout.amount, payout.fee_amount, payout.state) == (9500, 500, PayoutState.REQUESTED)
+        assert (payout.amount, payout.fee_amount, payout.state) == (
+            9500,
+            500,
+            PayoutState.REQUESTED,
+        )
         assert euros(AccountKind.PROJECT_ESCROW, project.id) == 0
         assert euros(AccountKind.PLATFORM_FEES, "platform") == 500
         assert euros(AccountKind.PAYOUTS_IN_TRANSIT, payout.id) == 9500
@@ -125,14 +143,18 @@ def test_a_payout_posts_the_fee_and_the_net_and_is_paid_by_webhook(
         assert trial_balance() == {"EUR": 0}
         assert "paid" in client.get(f"/projects/{project.id}/payouts").get_data(as_text=True)
 
-        again = client.post(f"/projects/{project.id}/payout",
-                            data={"csrf_token": csrf_token_from(page.get_data(as_text=True))})
+        again = client.post(
+            f"/projects/{project.id}/payout",
+            data={"csrf_token": csrf_token_from(page.get_data(as_text=True))},
+        )
         assert again.status_code == 409
         assert "There is nothing left to pay out." in again.get_data(as_text=True)
         assert rows.count(Payout) == 1
 
 
-def test_a_failed_payout_puts_the_money_back(make_site, make_user, capped_project, top_up, provider_says, rows):
+def test_a_failed_payout_puts_the_money_back(
+    make_site, make_user, capped_project, top_up, provider_says, rows
+):
     app = make_site(PLATFORM_FEE_PERCENT="5")
     with app.app_context():
         owner, project = funded_project(capped_project, make_user, top_up)
@@ -143,11 +165,15 @@ def test_a_failed_payout_puts_the_money_back(make_site, make_user, capped_projec
         assert euros(AccountKind.PROJECT_ESCROW, project.id) == 10000
         assert euros(AccountKind.PLATFORM_FEES, "platform") == 0
         # The provider's later "paid" for the same payout changes nothing.
-        assert provider_says(app.test_client(), payout.provider_ref, "payout_paid").json["outcomes"] == ["ignored"]
+        assert provider_says(app.test_client(), payout.provider_ref, "payout_paid").json[
+            "outcomes"
+        ] == ["ignored"]
         assert trial_balance() == {"EUR": 0}
 
 
-def test_only_the_owner_of_a_funded_project_gets_a_payout(client, login, make_user, capped_project, top_up, rows):
+def test_only_the_owner_of_a_funded_project_gets_a_payout(
+    client, login, make_user, capped_project, top_up, rows
+):
     owner = make_user(roles=("supporter", "project_owner"))
     open_project = capped_project(owner=owner)
     stranger = make_user()
@@ -156,11 +182,17 @@ def test_only_the_owner_of_a_funded_project_gets_a_payout(client, login, make_us
     login(client, owner)
     page = client.get(f"/projects/{open_project.id}/payouts").get_data(as_text=True)
     assert "Request a payout" not in page
-    response = client.post(f"/projects/{open_project.id}/payout", data={"csrf_token": csrf_token_from(page)})
+    response = client.post(
+        f"/projects/{open_project.id}/payout", data={"csrf_token": csrf_token_from(page)}
+    )
     assert response.status_code == 409
     assert "Money is paid out once the project is funded." in response.get_data(as_text=True)
     login(client, stranger)
-    assert client.post(f"/projects/{open_project.id}/payout",
-                       data={"csrf_token": csrf_token_from(page)}).status_code == 404
+    assert (
+        client.post(
+            f"/projects/{open_project.id}/payout", data={"csrf_token": csrf_token_from(page)}
+        ).status_code
+        == 404
+    )
     assert client.post(f"/projects/{open_project.id}/payout").status_code == 400  # no CSRF token
     assert rows.count(Payout) == 0

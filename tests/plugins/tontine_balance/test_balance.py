@@ -8,22 +8,30 @@ from tontine.payments.models import Contribution, Payment
 from tontine.payments.states import PaymentState
 
 
-def test_the_give_page_and_my_gifts_show_the_balance(client, login, make_user, capped_project, top_up):
+def test_the_give_page_and_my_gifts_show_the_balance(
+    client, login, make_user, capped_project, top_up
+):
     project = capped_project()
     supporter = make_user()
     top_up(supporter, "42.50")
     login(client, supporter)
-    assert "your balance: €42.50" in client.get(f"/projects/{project.id}/give").get_data(as_text=True)
+    assert "your balance: €42.50" in client.get(f"/projects/{project.id}/give").get_data(
+        as_text=True
+    )
     assert "€42.50" in client.get("/my/contributions").get_data(as_text=True)
 
 
-def test_paying_from_the_balance_succeeds_at_once(client, login, make_user, capped_project, top_up, give_form, rows):
+def test_paying_from_the_balance_succeeds_at_once(
+    client, login, make_user, capped_project, top_up, give_form, rows
+):
     project = capped_project()
     supporter = make_user()
     top_up(supporter, "50")
     login(client, supporter)
     response, _ = give_form(client, project.id, amount="30", tip="2", provider="balance")
-    assert response.status_code == 303 and response.headers["Location"].endswith("/my/contributions/1")
+    assert response.status_code == 303 and response.headers["Location"].endswith(
+        "/my/contributions/1"
+    )
     assert "Thank you" in client.get("/my/contributions/1").get_data(as_text=True)
     assert rows.get(Contribution, 1).state == PaymentState.SUCCEEDED
     assert balance(AccountKind.SUPPORTER_BALANCE, supporter.id, "EUR").amount == 1800
@@ -32,14 +40,18 @@ def test_paying_from_the_balance_succeeds_at_once(client, login, make_user, capp
     assert trial_balance() == {"EUR": 0}
 
 
-def test_a_balance_too_small_is_refused_clearly_and_writes_nothing(client, login, make_user, capped_project, top_up, give_form, rows):
+def test_a_balance_too_small_is_refused_clearly_and_writes_nothing(
+    client, login, make_user, capped_project, top_up, give_form, rows
+):
     project = capped_project()
     supporter = make_user()
     top_up(supporter, "5")
     login(client, supporter)
     response, _ = give_form(client, project.id, amount="5", tip="1", provider="balance")
     assert response.status_code == 422
-    assert "Your balance (5.00 EUR) does not cover this payment (6.00 EUR)." in response.get_data(as_text=True)
+    assert "Your balance (5.00 EUR) does not cover this payment (6.00 EUR)." in response.get_data(
+        as_text=True
+    )
     assert rows.count(Contribution) == 0 and rows.count(Payment) == 0
     assert balance(AccountKind.SUPPORTER_BALANCE, supporter.id, "EUR").amount == 500
 
@@ -50,8 +62,14 @@ def test_a_refund_goes_back_to_the_balance(app, make_user, capped_project, top_u
     project = capped_project()
     supporter = make_user()
     top_up(supporter, "25")
-    contribution, payment, _ = contribute(project_id=project.id, supporter=supporter, amount="25",
-                                          provider_key="balance", idempotency_key="k", return_url="/")
+    contribution, _, _ = contribute(
+        project_id=project.id,
+        supporter=supporter,
+        amount="25",
+        provider_key="balance",
+        idempotency_key="k",
+        return_url="/",
+    )
     assert balance(AccountKind.SUPPORTER_BALANCE, supporter.id, "EUR").amount == 0
     assert refund_contribution(contribution.id) == "refund requested"
     assert rows.get(Contribution, contribution.id).state == PaymentState.REFUNDED

@@ -23,11 +23,15 @@ def start_gift(client, login, make_user, capped_project, give_form, **fields):
 def press(client, checkout_url, action):
     page = client.get(checkout_url)
     assert page.status_code == 200
-    return client.post(checkout_url, data={"csrf_token": csrf_token_from(page.get_data(as_text=True)),
-                                           "action": action})
+    return client.post(
+        checkout_url,
+        data={"csrf_token": csrf_token_from(page.get_data(as_text=True)), "action": action},
+    )
 
 
-def test_the_checkout_page_shows_amount_project_and_the_four_choices(client, login, make_user, capped_project, give_form):
+def test_the_checkout_page_shows_amount_project_and_the_four_choices(
+    client, login, make_user, capped_project, give_form
+):
     _, url = start_gift(client, login, make_user, capped_project, give_form, tip="2")
     html = client.get(url).get_data(as_text=True)
     assert "Pay €27.00" in html and "Un four à pain" in html
@@ -36,7 +40,9 @@ def test_the_checkout_page_shows_amount_project_and_the_four_choices(client, log
     assert 'name="csrf_token"' in html and 'class="site-header' in html  # base.html
 
 
-def test_pay_succeeds_when_the_webhook_arrives(client, login, make_user, capped_project, give_form, wire_webhooks, rows):
+def test_pay_succeeds_when_the_webhook_arrives(
+    client, login, make_user, capped_project, give_form, wire_webhooks, rows
+):
     deliveries = wire_webhooks(client.application)
     project, url = start_gift(client, login, make_user, capped_project, give_form)
     response = press(client, url, "pay")
@@ -54,7 +60,9 @@ def test_pay_succeeds_when_the_webhook_arrives(client, login, make_user, capped_
     assert "Thank you" in client.get("/my/contributions/1").get_data(as_text=True)
 
 
-def test_pay_with_3d_secure_requires_action_then_succeeds(client, login, make_user, capped_project, give_form, wire_webhooks, rows):
+def test_pay_with_3d_secure_requires_action_then_succeeds(
+    client, login, make_user, capped_project, give_form, wire_webhooks, rows
+):
     wire_webhooks(client.application)
     _, url = start_gift(client, login, make_user, capped_project, give_form)
     response = press(client, url, "pay_3ds")
@@ -68,7 +76,9 @@ def test_pay_with_3d_secure_requires_action_then_succeeds(client, login, make_us
     assert rows.get(Contribution, 1).state == PaymentState.SUCCEEDED
 
 
-def test_decline_and_abandon_release_the_reservation(client, login, make_user, capped_project, give_form, wire_webhooks, rows):
+def test_decline_and_abandon_release_the_reservation(
+    client, login, make_user, capped_project, give_form, wire_webhooks, rows
+):
     from tontine.projects.services import reserved
 
     wire_webhooks(client.application)
@@ -78,14 +88,20 @@ def test_decline_and_abandon_release_the_reservation(client, login, make_user, c
     press(client, url2, "abandon")
     run_pending()
     first, second = rows.get(Contribution, 1), rows.get(Contribution, 2)
-    assert first.state == PaymentState.FAILED and first.payments[0].failure_reason == "card_declined"
+    assert (
+        first.state == PaymentState.FAILED and first.payments[0].failure_reason == "card_declined"
+    )
     assert second.state == PaymentState.CANCELLED
     assert reserved(project) == 0
     assert rows.count(LedgerTransaction) == 0
-    assert "cancelled" in client.get("/my/contributions/2").get_data(as_text=True)  # the last supporter
+    assert "cancelled" in client.get("/my/contributions/2").get_data(
+        as_text=True
+    )  # the last supporter
 
 
-def test_one_outcome_per_checkout_even_when_clicked_twice(client, login, make_user, capped_project, give_form, wire_webhooks, rows):
+def test_one_outcome_per_checkout_even_when_clicked_twice(
+    client, login, make_user, capped_project, give_form, wire_webhooks, rows
+):
     wire_webhooks(client.application)
     _, url = start_gift(client, login, make_user, capped_project, give_form)
     assert press(client, url, "pay").status_code == 303
@@ -99,7 +115,9 @@ def test_one_outcome_per_checkout_even_when_clicked_twice(client, login, make_us
     assert rows.get(Contribution, 1).state == PaymentState.SUCCEEDED
 
 
-def test_garbage_on_the_checkout_page_is_refused(client, login, make_user, capped_project, give_form, rows):
+def test_garbage_on_the_checkout_page_is_refused(
+    client, login, make_user, capped_project, give_form, rows
+):
     _, url = start_gift(client, login, make_user, capped_project, give_form)
     assert press(client, url, "steal").status_code == 400
     assert client.post(url, data={"action": "pay"}).status_code == 400  # no CSRF token
@@ -107,7 +125,9 @@ def test_garbage_on_the_checkout_page_is_refused(client, login, make_user, cappe
     assert rows.count(Job) == 0
 
 
-def test_duplicated_and_reversed_webhooks_still_confirm_once(make_site, make_user, capped_project, login, give_form, wire_webhooks, rows):
+def test_duplicated_and_reversed_webhooks_still_confirm_once(
+    make_site, make_user, capped_project, login, give_form, wire_webhooks, rows
+):
     app = make_site(SANDBOX={"duplicate_webhooks": True, "out_of_order": True})
     with app.app_context():
         client = app.test_client()
@@ -124,7 +144,9 @@ def test_duplicated_and_reversed_webhooks_still_confirm_once(make_site, make_use
         assert trial_balance() == {"EUR": 0}
 
 
-def test_a_failed_delivery_is_retried_with_backoff(make_site, make_user, capped_project, login, give_form, rows):
+def test_a_failed_delivery_is_retried_with_backoff(
+    make_site, make_user, capped_project, login, give_form, rows
+):
     from tontine.testing import free_port
 
     app = make_site(BASE_URL=f"http://127.0.0.1:{free_port()}")  # nobody listens there
@@ -135,5 +157,8 @@ def test_a_failed_delivery_is_retried_with_backoff(make_site, make_user, capped_
         run_pending()
         jobs = [rows.get(Job, i) for i in (1, 2)]
         assert all(j.state == JobState.QUEUED and j.attempts == 1 for j in jobs)
-        assert all(j.run_at > j.created_at for j in jobs) and "WebhookDeliveryFailed" in jobs[0].last_error
+        assert (
+            all(j.run_at > j.created_at for j in jobs)
+            and "WebhookDeliveryFailed" in jobs[0].last_error
+        )
         assert rows.get(Contribution, 1).state == PaymentState.PENDING

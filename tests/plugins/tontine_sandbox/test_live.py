@@ -10,7 +10,9 @@ import requests
 from tontine.testing import csrf_token_from, wait_for
 
 
-def test_give_pay_and_the_webhook_arrives_over_http(live_server, site_options, make_user, capped_project):
+def test_give_pay_and_the_webhook_arrives_over_http(
+    live_server, site_options, make_user, capped_project
+):
     server = live_server(**site_options, SANDBOX={"webhook_delay_seconds": 0.2})
     app = server.app
     with app.app_context():
@@ -19,24 +21,44 @@ def test_give_pay_and_the_webhook_arrives_over_http(live_server, site_options, m
 
     http = requests.Session()
     login_page = http.get(f"{server.url}/account/login")
-    logged_in = http.post(f"{server.url}/account/login", allow_redirects=False, data={
-        "csrf_token": csrf_token_from(login_page.text), "email": "ada@example.org",
-        "password": "correct horse battery"})
+    logged_in = http.post(
+        f"{server.url}/account/login",
+        allow_redirects=False,
+        data={
+            "csrf_token": csrf_token_from(login_page.text),
+            "email": "ada@example.org",
+            "password": "correct horse battery",
+        },
+    )
     assert logged_in.status_code in (302, 303)
 
     give_page = http.get(f"{server.url}/projects/{project.id}/give")
-    key = re.search(r'name="idempotency_key" type="hidden" value="([^"]+)"', give_page.text).group(1)
-    gave = http.post(f"{server.url}/projects/{project.id}/give", allow_redirects=False, data={
-        "csrf_token": csrf_token_from(give_page.text), "idempotency_key": key, "amount": "30",
-        "tip": "1.50", "provider": "sandbox", "refund_to": "payment_method"})
+    key = re.search(r'name="idempotency_key" type="hidden" value="([^"]+)"', give_page.text).group(
+        1
+    )
+    gave = http.post(
+        f"{server.url}/projects/{project.id}/give",
+        allow_redirects=False,
+        data={
+            "csrf_token": csrf_token_from(give_page.text),
+            "idempotency_key": key,
+            "amount": "30",
+            "tip": "1.50",
+            "provider": "sandbox",
+            "refund_to": "payment_method",
+        },
+    )
     assert gave.status_code == 303
     checkout_url = gave.headers["Location"]
     assert checkout_url.startswith(f"{server.url}/sandbox/checkout/")
 
     checkout = http.get(checkout_url)
     assert "Une ruche en ville" in checkout.text and "€31.50" in checkout.text
-    paid = http.post(checkout_url, allow_redirects=False, data={
-        "csrf_token": csrf_token_from(checkout.text), "action": "pay"})
+    paid = http.post(
+        checkout_url,
+        allow_redirects=False,
+        data={"csrf_token": csrf_token_from(checkout.text), "action": "pay"},
+    )
     assert paid.status_code == 303
 
     with app.app_context():
@@ -52,8 +74,11 @@ def test_give_pay_and_the_webhook_arrives_over_http(live_server, site_options, m
 
         wait_for(succeeded, timeout=20)
         assert trial_balance() == {"EUR": 0}
-    done = http.get(paid.headers["Location"] if paid.headers["Location"].startswith("http")
-                    else server.url + paid.headers["Location"])
+    done = http.get(
+        paid.headers["Location"]
+        if paid.headers["Location"].startswith("http")
+        else server.url + paid.headers["Location"]
+    )
     assert "Thank you" in done.text
     mine = http.get(f"{server.url}/my/contributions")
     assert "Une ruche en ville" in mine.text and "paid" in mine.text

@@ -39,22 +39,34 @@ def pending(site, make_user, capped_project):
     from tontine.payments.services import contribute
 
     project = capped_project()
-    contribution, payment, _ = contribute(
-        project_id=project.id, supporter=make_user(), amount="10", provider_key="sandbox",
-        idempotency_key="k1", return_url="/")
+    _, payment, _ = contribute(
+        project_id=project.id,
+        supporter=make_user(),
+        amount="10",
+        provider_key="sandbox",
+        idempotency_key="k1",
+        return_url="/",
+    )
     return payment
 
 
 def event(payment, kind, event_id=None, **extra):
-    body = {"id": event_id or f"evt_{kind}_{payment.id}", "type": kind, "ref": payment.provider_ref,
-            "amount": payment.amount, "created": int(time.time())}
+    body = {
+        "id": event_id or f"evt_{kind}_{payment.id}",
+        "type": kind,
+        "ref": payment.provider_ref,
+        "amount": payment.amount,
+        "created": int(time.time()),
+    }
     body.update(extra)
     return json.dumps(body).encode()
 
 
 def deliver(client, body, header=None, secret=None):
     header = header if header is not None else sign(body, secret or webhook_secret())
-    return client.post(URL, data=body, headers={SIGNATURE_HEADER: header, "Content-Type": "application/json"})
+    return client.post(
+        URL, data=body, headers={SIGNATURE_HEADER: header, "Content-Type": "application/json"}
+    )
 
 
 def nothing_written(rows, payment, state=PaymentState.PENDING):
@@ -104,8 +116,11 @@ def test_garbage_webhooks_get_400_with_a_reason_and_change_nothing(client, pendi
 
 def test_an_unknown_provider_gets_400(client, pending, rows):
     body = event(pending, "succeeded")
-    response = client.post("/payments/webhook/stripe", data=body,
-                           headers={SIGNATURE_HEADER: sign(body, webhook_secret())})
+    response = client.post(
+        "/payments/webhook/stripe",
+        data=body,
+        headers={SIGNATURE_HEADER: sign(body, webhook_secret())},
+    )
     assert response.status_code == 400
     assert response.json["title"] == "Unknown payment provider"
     nothing_written(rows, pending)
@@ -139,12 +154,11 @@ def test_succeeded_then_pending_ends_succeeded(client, pending, rows):
 
 
 def test_a_late_success_after_expiry_is_ignored(client, pending, rows):
-    from tontine.db import unit_of_work
+    from datetime import timedelta
+
+    from tontine.db import unit_of_work, utcnow
     from tontine.payments.services import expire_stale_payments
     from tontine.projects.services import reserved
-
-    from tontine.db import utcnow
-    from datetime import timedelta
 
     with unit_of_work():
         rows.get(Payment, pending.id).expires_at = utcnow() - timedelta(minutes=1)

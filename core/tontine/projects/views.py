@@ -461,6 +461,7 @@ def _moderation_page(errors: dict[int, RejectForm] | None = None, status: int = 
         cards=listing.cards_for(waiting),
         action_form=ActionForm(),
         reject_forms={p.id: forms.get(p.id) or RejectForm(formdata=None) for p in waiting},
+        model_labels=dict(_model_choices()),
     )
     return body, status
 

@@ -93,7 +93,7 @@ def check_rate(host: str) -> None:
     limiter, limit = _limiter()
     if not limiter.hit(limit, "federation-inbox", host):
         stats = limiter.get_window_stats(limit, "federation-inbox", host)
-        retry = ma(1, int(stats.reset_time - time.time()) + 1)
+        retry = max(1, int(stats.reset_time - time.time()) + 1)
         raise RateLimited(f"too many requests from {host}", retry)
 
 

@@ -111,7 +111,7 @@ def make_remote() -> Iterator[Any]:
         httpd.daemon_threads = True
         stub = Stub(base=f"http://127.0.0.1:{httpd.server_address[1]}")
         handler.stub = stub
-        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         servers.append(httpd)
         return stub
 

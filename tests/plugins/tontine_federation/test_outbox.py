@@ -41,7 +41,7 @@ class Sink(BaseHTTPRequestHandler):
 def sink() -> Iterator[str]:
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Sink)
     httpd.daemon_threads = True
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     Sink.received, Sink.status = [], 202
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
     httpd.shutdown()

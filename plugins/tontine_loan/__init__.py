@@ -68,7 +68,7 @@ def register_nav_links(user: Any) -> list[tuple[str, str]]:
     from flask import url_for
     from flask_babel import gettext as _
 
-    links = [(_("Field partners"), url_for("loan.partners"))]
+    links = [(_("Field partners"), url_for("loan.partners")), (_("Teams"), url_for("loan.teams"))]
     if user is not None and user.is_authenticated:
         links.append((_("My loans"), url_for("loan.portfolio")))
     return links

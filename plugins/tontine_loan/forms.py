@@ -47,3 +47,12 @@ class RatingForm(FlaskForm):
     risk_rating = IntegerField(_l("Risk rating (1 to 5)"),
                                validators=[DataRequired(), NumberRange(min=1, max=5)])
     reason = StringField(_l("Why"), validators=[DataRequired(), Length(max=500)])
+
+
+class TeamForm(FlaskForm):
+    name = StringField(_l("Team name"), validators=[DataRequired(_l("Give the team a name.")), Length(max=120)])
+    description = TextAreaField(_l("What brings you together"), validators=[Optional(), Length(max=5000)])
+
+
+class ActionForm(FlaskForm):
+    """A button that changes something (join, leave): only the CSRF token."""

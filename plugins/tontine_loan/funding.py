@@ -15,6 +15,7 @@ from tontine.projects import states
 from tontine_loan.schemas import LoanDetailsSchema, LoanTermsSchema
 
 if TYPE_CHECKING:
+    from tontine.payments.models import Contribution
     from tontine.projects.models import Project
 
 DELINQUENT = "delinquent"
@@ -92,6 +93,16 @@ class LoanFunding(FundingModel):
                 _("Lend in steps of %(step)s (for example %(example)s).",
                   step=str(step), example=str(Money(minimum.amount + step.amount, minimum.currency))),
                 field="amount")
+
+    def reserve(self, project: Project, contribution: Contribution) -> None:
+        """A loan lent for a team needs the lender to be one of its members."""
+        team_id = (contribution.details or {}).get("team_id")
+        if team_id is None:
+            return
+        from tontine_loan.teams import is_member
+
+        if not is_member(int(team_id), contribution.supporter_id):
+            raise ContributionRefused(_("Join the team before lending on its behalf."), field="details.team_id")
 
     def close(self, project: Project, raised: Money) -> CloseOutcome:
         """Fixed funding is all or nothing; flexible funding keeps whatever was raised."""

@@ -188,3 +188,29 @@ class WriteOffPart(Base):
     write_off_id: Mapped[int] = mapped_column(ForeignKey("loan_write_offs.id"), primary_key=True)
     share_id: Mapped[int] = mapped_column(ForeignKey("loan_shares.id"), primary_key=True)
     amount: Mapped[int] = mapped_column(BigInteger)
+
+
+class LendingTeam(Base):
+    """People who gather to lend together (the seed article's communities)."""
+
+    __tablename__ = "loan_teams"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    organization: Mapped[Organization] = relationship(lazy="joined")
+
+    @property
+    def name(self) -> str:
+        return self.organization.name
+
+
+class TeamMember(Base):
+    __tablename__ = "loan_team_members"
+
+    team_id: Mapped[int] = mapped_column(ForeignKey("loan_teams.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True)
+    captain: Mapped[bool] = mapped_column(Boolean, default=False)
+    joined_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -43,6 +43,7 @@ from tontine_loan.models import (
     FieldPartner,
     Instalment,
     LenderShare,
+    LendingTeam,
     Loan,
     Repayment,
     RepaymentPart,
@@ -179,7 +180,9 @@ def open_loan(project: Project) -> Loan:
         lent[supporter_id] = lent.get(supporter_id, 0) + int(amount)
         team = (details or {}).get("team_id")
         if team is not None:
-            teams[supporter_id] = int(team)
+            found = db.session.get(LendingTeam, int(team))
+            if found is not None:
+                teams[supporter_id] = found.organization_id
     principal = sum(lent.values())
     if principal <= 0:
         raise DomainError(_("A loan needs lenders before it can be funded."))

@@ -16,7 +16,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from tontine.accounts.models import User
+from tontine.accounts.models import Organization, User
 from tontine.db import db
 from tontine.errors import DomainError
 from tontine.ledger.models import AccountKind
@@ -26,7 +26,16 @@ from tontine.projects.models import Project
 from tontine.projects.services import get_project
 from tontine_loan import partners as partner_services
 from tontine_loan import reports, services
-from tontine_loan.forms import DisburseForm, PartnerForm, RatingForm, RepaymentForm, StaffForm
+from tontine_loan import teams as team_services
+from tontine_loan.forms import (
+    ActionForm,
+    DisburseForm,
+    PartnerForm,
+    RatingForm,
+    RepaymentForm,
+    StaffForm,
+    TeamForm,
+)
 from tontine_loan.funding import ticket_rules
 from tontine_loan.models import FieldPartner, LenderShare, Loan, Repayment
 from tontine_loan.schedule import ScheduleError, build_schedule
@@ -88,9 +97,10 @@ def loan_section(project: Project) -> dict[str, Any]:
                         "interest": Money.from_decimal(i.interest, project.currency), "paid": False}
                        for i in preview]
     lenders = db.session.execute(
-        select(User.display_name, LenderShare.amount, LenderShare.team_id)
+        select(User.display_name, LenderShare.amount, Organization.name)
         .join(User, User.id == LenderShare.lender_id)
-        .where(LenderShare.project_id == project.id)
+        .outerjoin(Organization, Organization.id == LenderShare.team_id)
+        .where(LenderShare.project_id == project.id, User.erased_at.is_(None))
         .order_by(LenderShare.id)
     ).all() if loan is not None else []
     minimum, step = ticket_rules(project.currency)
@@ -100,7 +110,7 @@ def loan_section(project: Project) -> dict[str, Any]:
         "loan": loan,
         "instalments": instalments,
         "scheduled": bool(loan is not None and loan.instalments),
-        "lenders": [(name, Money(amount, project.currency)) for name, amount, _ in lenders],
+        "lenders": [(name, Money(amount, project.currency), team) for name, amount, team in lenders],
         "can_manage": services.can_manage(current_user, project),
         "minimum": minimum,
         "step": step,
@@ -114,7 +124,12 @@ def loan_helpers() -> dict[str, Any]:
         return list(db.session.scalars(select(FieldPartner).where(FieldPartner.active.is_(True))
                                        .order_by(FieldPartner.id)))
 
-    return {"loan_section": loan_section, "loan_partner_choices": partner_choices,
+    def my_teams() -> list[Any]:
+        if not current_user.is_authenticated:
+            return []
+        return team_services.teams_of(current_user.id)
+
+    return {"loan_section": loan_section, "loan_partner_choices": partner_choices, "loan_my_teams": my_teams,
             "money_of": lambda amount, currency: Money(int(amount or 0), currency)}
 
 
@@ -313,3 +328,60 @@ def portfolio():  # type: ignore[no-untyped-def]
 def portfolio_csv():  # type: ignore[no-untyped-def]
     return Response(reports.portfolio_csv(current_user.id), mimetype="text/csv",
                     headers={"Content-Disposition": "attachment; filename=my-loans.csv"})
+
+
+# --- Lending teams ----------------------------------------------------------------------
+
+
+def _teams_page(form: TeamForm, status: int = 200):  # type: ignore[no-untyped-def]
+    from tontine_loan.models import LendingTeam
+
+    teams = db.session.scalars(select(LendingTeam).order_by(LendingTeam.id.desc()).limit(200)).all()
+    return render_template("loan/teams.html", teams=teams, form=form), status
+
+
+@bp.get("/teams/")
+def teams():  # type: ignore[no-untyped-def]
+    return _teams_page(TeamForm())
+
+
+@bp.post("/teams/")
+@login_required
+def create_team():  # type: ignore[no-untyped-def]
+    form = TeamForm()
+    if not form.validate_on_submit():
+        return _teams_page(form, 400)
+    try:
+        team = team_services.create_team(_user(), form.name.data or "", form.description.data or "")
+    except DomainError as exc:
+        form.name.errors = [*form.name.errors, exc.message]
+        return _teams_page(form, exc.status)
+    flash(_("Your team is created."), "success")
+    return redirect(url_for(".team", team_id=team.id), code=303)
+
+
+@bp.get("/teams/<int:team_id>")
+def team(team_id: int):  # type: ignore[no-untyped-def]
+    page = team_services.team_page(team_id)
+    member = current_user.is_authenticated and team_services.is_member(team_id, current_user.id)
+    return render_template("loan/team.html", page=page, member=member, action_form=ActionForm())
+
+
+@bp.post("/teams/<int:team_id>/join")
+@login_required
+def join_team(team_id: int):  # type: ignore[no-untyped-def]
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    team_services.join_team(_user(), team_id)
+    flash(_("You joined the team."), "success")
+    return redirect(url_for(".team", team_id=team_id), code=303)
+
+
+@bp.post("/teams/<int:team_id>/leave")
+@login_required
+def leave_team(team_id: int):  # type: ignore[no-untyped-def]
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    team_services.leave_team(_user(), team_id)
+    flash(_("You left the team."), "success")
+    return redirect(url_for(".team", team_id=team_id), code=303)

@@ -37,7 +37,9 @@ CONTENT_TYPES = {ext: ctype for ext, ctype in FORMATS.values()}
 KEY_RE = re.compile(r"^[0-9a-f]{32}\.(jpg|png|webp)$")
 #: Largest accepted image: a side and the total pixel count (decompression bombs).
 MAX_SIDE = 10_000
-MAX_PIXELS = 40_000_000
+MAX_PIXELS = 30_000_000
+#: Stored images are scaled down to fit this box: enough for any page or share card.
+STORED_SIDE = 2400
 ONE_YEAR = 365 * 24 * 3600
 
 
@@ -125,8 +127,12 @@ def clean_image(data: bytes) -> tuple[bytes, str]:
                     raise InvalidImage(_("The image has too many pixels."))
                 probe.verify()  # structure and checksums, before decoding the pixels
             with Image.open(io.BytesIO(data)) as image:
+                if fmt == "JPEG":
+                    image.draft("RGB", (STORED_SIDE, STORED_SIDE))  # decode big photos small
                 image.load()
                 image = ImageOps.exif_transpose(image)  # keep the orientation, drop the EXIF
+                if max(image.size) > STORED_SIDE:
+                    image.thumbnail((STORED_SIDE, STORED_SIDE), Image.Resampling.LANCZOS)
                 return _encode(image, fmt), FORMATS[fmt][0]
     except InvalidImage:
         raise

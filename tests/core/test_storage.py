@@ -149,3 +149,11 @@ def test_a_disguised_upload_is_refused_on_the_project_form(
         assert "Upload a JPEG, PNG or WebP image." in response.get_data(as_text=True)
         assert db.session.scalar(select(func.count()).select_from(Project)) == 0
         assert uploads(app) == []
+
+
+def test_big_photos_are_scaled_down_and_keep_their_orientation(app):
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation: rotated 90° clockwise
+    key = save_image(image_bytes("JPEG", size=(4000, 3000), exif=exif.tobytes()))
+    stored = Image.open(Path(app.config["VAR_PATH"]) / "uploads" / key)
+    assert stored.size == (1800, 2400)  # turned upright, fits the 2400 px box

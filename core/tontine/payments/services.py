@@ -320,10 +320,18 @@ def _apply_refund(payment: Payment, amount: int, event_id: str) -> str:
 def refund_contribution(contribution_id: int, actor: User | None = None, reason: str = "") -> str:
     """Refund what is left of a contribution, to its payment method or the supporter's balance."""
     with unit_of_work() as session:
+        # Lock the payment before the contribution, in the order webhooks take them
+        # (``apply_event``), so a refund and a webhook for one payment cannot deadlock.
+        payment_id = session.scalar(
+            select(Payment.id)
+            .where(Payment.contribution_id == contribution_id)
+            .order_by(Payment.id.desc())
+            .limit(1)
+        )
+        payment = lock_row(Payment, payment_id) if payment_id is not None else None
         contribution = lock_row(Contribution, contribution_id)
-        if contribution is None:
+        if contribution is None or payment is None:
             raise NotFound("No such contribution.")
-        payment = contribution.payments[-1]
         if payment.state not in HOLDS_FUNDS or payment.state == PaymentState.DISPUTED:
             return "nothing to refund"
         remaining = payment.amount - payment.refunded_amount

@@ -121,3 +121,49 @@ def test_paying_from_a_balance_concurrently_cannot_overspend(
     db.session.rollback()
     assert balance(AccountKind.SUPPORTER_BALANCE, supporter_id, "EUR").amount == 1000
     assert trial_balance() == {"EUR": 0}
+
+
+def test_a_form_submitted_ten_times_at_once_creates_one_contribution(any_db, make_user, capped_project):
+    from tontine.payments.models import Contribution
+    from tontine.payments.services import contribute
+
+    project_id = capped_project().id
+    supporter_id = make_user().id
+
+    def attempt(i):
+        contribution, _, _ = contribute(
+            project_id=project_id,
+            supporter=db.session.get(User, supporter_id),
+            amount="10",
+            provider_key="sandbox",
+            idempotency_key="the-same-form",
+            return_url="/",
+        )
+        return contribution.id
+
+    assert len(set(race(any_db, 10, attempt))) == 1
+    db.session.rollback()
+    assert db.session.query(Contribution).count() == 1
+
+
+def test_one_webhook_delivered_ten_times_at_once_posts_once(any_db, make_user, capped_project):
+    from tontine.ledger.models import LedgerTransaction
+    from tontine.ledger.services import trial_balance
+    from tontine.payments.provider import ProviderEvent
+    from tontine.payments.services import apply_event, contribute
+
+    project = capped_project()
+    _, payment, _ = contribute(
+        project_id=project.id,
+        supporter=make_user(),
+        amount="10",
+        provider_key="sandbox",
+        idempotency_key="k",
+        return_url="/",
+    )
+    event = ProviderEvent(event_id="evt_once", provider_ref=payment.provider_ref, kind="succeeded")
+    outcomes = race(any_db, 10, lambda i: apply_event("sandbox", event))
+    assert sorted(outcomes) == ["applied"] + ["duplicate"] * 9
+    db.session.rollback()
+    assert db.session.query(LedgerTransaction).count() == 1
+    assert trial_balance() == {"EUR": 0}

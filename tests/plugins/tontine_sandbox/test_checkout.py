@@ -162,3 +162,13 @@ def test_a_failed_delivery_is_retried_with_backoff(
             and "WebhookDeliveryFailed" in jobs[0].last_error
         )
         assert rows.get(Contribution, 1).state == PaymentState.PENDING
+
+
+def test_the_checkout_only_returns_to_this_site(
+    client, login, make_user, capped_project, give_form
+):
+    _, url = start_gift(client, login, make_user, capped_project, give_form)
+    evil = url.split("?")[0] + "?return_to=https%3A%2F%2Fevil.example%2Fphish"
+    response = press(client, evil, "abandon")
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/my/contributions/1"

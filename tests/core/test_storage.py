@@ -45,7 +45,9 @@ def test_a_png_is_stored_under_a_random_name_and_served_as_an_image(app, client)
     assert Image.open(io.BytesIO(response.data)).format == "PNG"
 
 
-@pytest.mark.parametrize(("fmt", "ext", "mimetype"), [("JPEG", "jpg", "image/jpeg"), ("WEBP", "webp", "image/webp")])
+@pytest.mark.parametrize(
+    ("fmt", "ext", "mimetype"), [("JPEG", "jpg", "image/jpeg"), ("WEBP", "webp", "image/webp")]
+)
 def test_jpeg_and_webp_are_accepted(app, client, fmt, ext, mimetype):
     key = save_image(image_bytes(fmt))
     assert key.endswith(f".{ext}")
@@ -64,7 +66,9 @@ def test_metadata_is_stripped(app):
     assert not Image.open(io.BytesIO(stored)).getexif()
 
 
-@pytest.mark.parametrize("data", [SVG, HTML, b"GIF89a" + b"\0" * 40, b"", b"\x89PNG\r\n\x1a\n" + b"garbage" * 10])
+@pytest.mark.parametrize(
+    "data", [SVG, HTML, b"GIF89a" + b"\0" * 40, b"", b"\x89PNG\r\n\x1a\n" + b"garbage" * 10]
+)
 def test_what_is_not_a_jpeg_png_or_webp_is_refused(app, data):
     with pytest.raises(InvalidImage):
         save_image(data)

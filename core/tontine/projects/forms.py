@@ -68,12 +68,17 @@ class ProjectForm(FlaskForm):
     story = TextAreaField(
         _l("Your story"),
         validators=[Length(max=20000)],
-        description=_l("Who you are, what the money is for, what will change. Blank lines start a new paragraph."),
+        description=_l(
+            "Who you are, what the money is for, what will change. Blank lines start a new paragraph."
+        ),
     )
     place = StringField(_l("Town or place"), validators=[Length(max=120)])
     country = StringField(
         _l("Country (two-letter code)"),
-        validators=[Optional(), Regexp(r"^[A-Za-z]{2}$", message=_l("Use a two-letter code, e.g. FR."))],
+        validators=[
+            Optional(),
+            Regexp(r"^[A-Za-z]{2}$", message=_l("Use a two-letter code, e.g. FR.")),
+        ],
     )
     category = SelectField(_l("Category"), choices=[], default="", validate_choice=True)
     goal = DecimalField(

@@ -127,7 +127,9 @@ def browse():  # type: ignore[no-untyped-def]
         error, status = exc.message, 400
         result = listing.Page([], None)
     active = {k: v for k, v in filters.items() if v}
-    next_url = url_for(".browse", **active, cursor=result.next_cursor) if result.next_cursor else None
+    next_url = (
+        url_for(".browse", **active, cursor=result.next_cursor) if result.next_cursor else None
+    )
     body = render_template(
         "projects/browse.html",
         cards=result.cards,
@@ -332,7 +334,15 @@ def _project_form(project: Project | None):  # type: ignore[no-untyped-def]
         )
         terms = {k: v for k, v in (project.terms or {}).items() if k != "duration_days"}
     if live:
-        for name in ("title", "place", "country", "category", "goal", "duration_days", "funding_model"):
+        for name in (
+            "title",
+            "place",
+            "country",
+            "category",
+            "goal",
+            "duration_days",
+            "funding_model",
+        ):
             delattr(form, name)
     return form, terms, live, keys
 
@@ -348,7 +358,12 @@ def _edit_page(project: Project | None):  # type: ignore[no-untyped-def]
                 _show_error(form, exc)
             else:
                 if project is None:
-                    flash(_("Your project is saved as a draft. Submit it for review when it is ready."), "success")
+                    flash(
+                        _(
+                            "Your project is saved as a draft. Submit it for review when it is ready."
+                        ),
+                        "success",
+                    )
                 else:
                     flash(_("Your changes are saved."), "success")
                 return redirect(url_for(".dashboard") + f"#project-{saved.id}", code=303)
@@ -444,7 +459,9 @@ def supporters(project_id: int):  # type: ignore[no-untyped-def]
         .where(Contribution.project_id == project.id, Contribution.state.in_(PAID_STATES))
         .order_by(Contribution.id.desc())
     ).all()
-    total = Money(sum(c.net_amount for c, _name in rows if c.state in HOLDS_FUNDS), project.currency)
+    total = Money(
+        sum(c.net_amount for c, _name in rows if c.state in HOLDS_FUNDS), project.currency
+    )
     return render_template("projects/supporters.html", project=project, rows=rows, total=total)
 
 

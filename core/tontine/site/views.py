@@ -65,9 +65,7 @@ def home():  # type: ignore[no-untyped-def]
         .order_by(Project.featured.desc(), Project.id.desc())
         .limit(6)
     ).all()
-    return render_template(
-        "site/home.html", cards=cards_for(featured), numbers=site_numbers()
-    )
+    return render_template("site/home.html", cards=cards_for(featured), numbers=site_numbers())
 
 
 @bp.app_context_processor

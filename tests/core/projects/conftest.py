@@ -121,7 +121,9 @@ def give(make_user: Any) -> Any:
     """``give(project, amount="10", supporter=None, anonymous=False)``: a confirmed gift."""
     counter = iter(range(1, 100_000))
 
-    def contribute(project: Any, amount: str = "10", supporter: Any = None, anonymous: bool = False) -> Any:
+    def contribute(
+        project: Any, amount: str = "10", supporter: Any = None, anonymous: bool = False
+    ) -> Any:
         from tontine.payments.services import contribute as pay
 
         supporter = supporter or make_user()

@@ -19,13 +19,45 @@ def titles(html: str) -> list[str]:
 @pytest.fixture
 def listings(project: Any, owner: Any) -> dict[str, Any]:
     return {
-        "bakery": project(owner=owner, title="Open a bakery", summary="Bread for the village", place="Lyon", country="FR", category="food"),
-        "school": project(owner=owner, title="A school library", summary="Books for children", place="Dakar", country="SN", category="education"),
-        "choir": project(owner=owner, title="Choir tour", summary="Singing in BAKERY halls", place="Lille", country="FR", category="music", state="funded"),
-        "farm": project(owner=owner, title="Goat farm", summary="Cheese", place="Thiès", country="SN", category="food", funding_model="other"),
+        "bakery": project(
+            owner=owner,
+            title="Open a bakery",
+            summary="Bread for the village",
+            place="Lyon",
+            country="FR",
+            category="food",
+        ),
+        "school": project(
+            owner=owner,
+            title="A school library",
+            summary="Books for children",
+            place="Dakar",
+            country="SN",
+            category="education",
+        ),
+        "choir": project(
+            owner=owner,
+            title="Choir tour",
+            summary="Singing in BAKERY halls",
+            place="Lille",
+            country="FR",
+            category="music",
+            state="funded",
+        ),
+        "farm": project(
+            owner=owner,
+            title="Goat farm",
+            summary="Cheese",
+            place="Thiès",
+            country="SN",
+            category="food",
+            funding_model="other",
+        ),
         "draft": project(owner=owner, title="Secret bakery draft", place="Lyon", state="draft"),
         "review": project(owner=owner, title="Bakery in review", place="Lyon", state="in_review"),
-        "withdrawn": project(owner=owner, title="Withdrawn bakery", place="Lyon", state="withdrawn"),
+        "withdrawn": project(
+            owner=owner, title="Withdrawn bakery", place="Lyon", state="withdrawn"
+        ),
     }
 
 
@@ -175,7 +207,11 @@ def test_api_one_project_and_404s(client, listings, owner, login):
     bakery = listings["bakery"]
     response = client.get(f"/api/v1/projects/{bakery.id}")
     assert response.status_code == 200 and response.get_json()["title"] == "Open a bakery"
-    for path in ["/api/v1/projects/999999", f"/api/v1/projects/{listings['draft'].id}", f"/api/v1/projects/{listings['review'].id}"]:
+    for path in [
+        "/api/v1/projects/999999",
+        f"/api/v1/projects/{listings['draft'].id}",
+        f"/api/v1/projects/{listings['review'].id}",
+    ]:
         response = client.get(path)
         assert response.status_code == 404
         assert response.get_json()["status"] == 404
@@ -190,19 +226,38 @@ def test_search_pages_and_totals_on_each_database(make_app, site_plugin, make_us
     from tontine.projects import services
     from tontine.projects.browse import page
 
-    app = make_app(plugins=[], extra_plugins=[site_plugin], PAYMENT_PROVIDERS=["instant"], database=database)
+    app = make_app(
+        plugins=[], extra_plugins=[site_plugin], PAYMENT_PROVIDERS=["instant"], database=database
+    )
     with app.app_context():
         owner = make_user()
         ids = []
         for n in range(5):
-            draft = services.create_project(owner, {
-                "title": f"Bakery Nº{n}" if n % 2 else f"Garden {n}", "story": "x", "goal": "100",
-                "funding_model": "simple", "place": "Saint-Étienne" if n == 1 else "Lyon",
-            })
+            draft = services.create_project(
+                owner,
+                {
+                    "title": f"Bakery Nº{n}" if n % 2 else f"Garden {n}",
+                    "story": "x",
+                    "goal": "100",
+                    "funding_model": "simple",
+                    "place": "Saint-Étienne" if n == 1 else "Lyon",
+                },
+            )
             ids.append(services.walk_to(draft, "open").id)
-        services.walk_to(services.create_project(owner, {"title": "Bakery draft", "goal": "5", "funding_model": "simple"}), "in_review")
-        contribute(project_id=ids[3], supporter=make_user(), amount="12.50", provider_key="instant",
-                   idempotency_key="k", return_url="/")
+        services.walk_to(
+            services.create_project(
+                owner, {"title": "Bakery draft", "goal": "5", "funding_model": "simple"}
+            ),
+            "in_review",
+        )
+        contribute(
+            project_id=ids[3],
+            supporter=make_user(),
+            amount="12.50",
+            provider_key="instant",
+            idempotency_key="k",
+            return_url="/",
+        )
         first = page({"q": "BAKERY"}, limit=1)
         assert [c.project.id for c in first.cards] == [ids[3]]
         assert first.cards[0].raised.amount == 1250 and first.cards[0].backer_count == 1

@@ -86,7 +86,9 @@ def test_create_a_project_with_a_photo_and_terms(app, client, owner, login, form
         ({"terms.unknown": "1"}, "Unknown field."),
     ],
 )
-def test_bad_input_is_refused_on_the_form_and_nothing_is_written(app, client, owner, login, form_post, change, message):
+def test_bad_input_is_refused_on_the_form_and_nothing_is_written(
+    app, client, owner, login, form_post, change, message
+):
     login(client, owner)
     data = {**GOOD, **change, "photo": (io.BytesIO(png()), "oven.png", "image/png")}
     response = form_post(client, "/projects/new", data=data, content_type="multipart/form-data")
@@ -110,19 +112,24 @@ def test_edit_a_draft(client, project, owner, login, form_post):
     login(client, owner)
     page = client.get(f"/projects/{dream.id}/edit").get_data(as_text=True)
     assert 'value="Open a bakery in Lyon"' in page and 'value="old"' in page
-    response = form_post(client, f"/projects/{dream.id}/edit", data={**GOOD, "title": "A bigger bakery"})
+    response = form_post(
+        client, f"/projects/{dream.id}/edit", data={**GOOD, "title": "A bigger bakery"}
+    )
     assert response.status_code == 303
     db.session.refresh(dream)
     assert dream.title == "A bigger bakery" and dream.terms["note"] == "merci"
 
 
-def test_a_published_project_only_changes_its_story_summary_and_photo(client, project, owner, login, form_post):
+def test_a_published_project_only_changes_its_story_summary_and_photo(
+    client, project, owner, login, form_post
+):
     dream = project(owner=owner, goal=1000)
     login(client, owner)
     page = client.get(f"/projects/{dream.id}/edit").get_data(as_text=True)
     assert 'name="goal"' not in page and 'name="story"' in page
     response = form_post(
-        client, f"/projects/{dream.id}/edit",
+        client,
+        f"/projects/{dream.id}/edit",
         data={"summary": "New summary", "story": "A new chapter.", "goal": "1", "title": "Hacked"},
     )
     assert response.status_code == 303
@@ -143,7 +150,10 @@ def test_submit_then_withdraw(client, project, owner, login, form_post):
     assert response.status_code == 409
     assert "cannot be submitted" in response.get_data(as_text=True)
     response = form_post(
-        client, "/projects/mine", f"/projects/{dream.id}/withdraw", data={"reason": "Found a bank loan"}
+        client,
+        "/projects/mine",
+        f"/projects/{dream.id}/withdraw",
+        data={"reason": "Found a bank loan"},
     )
     assert response.status_code == 303
     db.session.refresh(dream)
@@ -208,7 +218,9 @@ def test_another_user_gets_403_on_every_owner_action(
     if method == "get":
         response = client.get(url)
     else:
-        response = form_post(client, "/projects/new", url, data={**GOOD, "title": "Hacked", "body": "x"})
+        response = form_post(
+            client, "/projects/new", url, data={**GOOD, "title": "Hacked", "body": "x"}
+        )
     assert response.status_code == 403
     db.session.refresh(dream)
     assert dream.title == "Open a bakery in Lyon" and dream.state == state
@@ -218,7 +230,9 @@ def test_another_user_gets_403_on_every_owner_action(
 def test_an_admin_may_edit_any_project(client, project, owner, make_user, login, form_post):
     dream = project(owner=owner, state="draft")
     login(client, make_user(roles=("admin",)))
-    response = form_post(client, f"/projects/{dream.id}/edit", data={**GOOD, "title": "Fixed by staff"})
+    response = form_post(
+        client, f"/projects/{dream.id}/edit", data={**GOOD, "title": "Fixed by staff"}
+    )
     assert response.status_code == 303
     db.session.refresh(dream)
     assert dream.title == "Fixed by staff"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import re
-from typing import Any
 
 import pytest
 from PIL import Image
@@ -26,7 +25,9 @@ def meta(html: str, name: str) -> str | None:
     return match.group(1) if match else None
 
 
-def test_the_page_shows_the_project_its_person_and_its_money(client, project, owner, give, make_user):
+def test_the_page_shows_the_project_its_person_and_its_money(
+    client, project, owner, give, make_user
+):
     dream = project(
         owner=owner,
         title="A bakery for Ndiaganiao",
@@ -72,7 +73,9 @@ def test_open_graph_and_share_links_use_the_configured_origin(client, project, o
 
     key = save_image(png())
     services.update_project(dream, owner, {"photo": key})
-    html = client.get(f"/projects/{dream.id}", headers={"Host": "evil.example"}).get_data(as_text=True)
+    html = client.get(f"/projects/{dream.id}", headers={"Host": "evil.example"}).get_data(
+        as_text=True
+    )
     url = f"http://dreams.example/projects/{dream.id}"
     assert meta(html, "og:title") == "Solar pumps"
     assert meta(html, "og:description") == "Water for the fields"
@@ -103,7 +106,9 @@ def test_the_support_button_leads_to_the_give_page(app, client, project):
 
 
 @pytest.mark.parametrize("state", ["draft", "in_review", "rejected", "withdrawn"])
-def test_unpublished_projects_are_seen_only_by_owner_and_moderators(client, project, owner, make_user, login, state):
+def test_unpublished_projects_are_seen_only_by_owner_and_moderators(
+    client, project, owner, make_user, login, state
+):
     dream = project(owner=owner, state=state, title="Not yet public")
     assert client.get(f"/projects/{dream.id}").status_code == 404
     login(client, make_user())
@@ -187,7 +192,9 @@ def test_absurd_ids_are_404_not_500(client, owner, login, path):
     assert client.get(path).status_code == 404
 
 
-@pytest.mark.parametrize("query", ["q=" + "x" * 101, "country=FRA", "state=nonsense", "cursor=" + "x" * 300])
+@pytest.mark.parametrize(
+    "query", ["q=" + "x" * 101, "country=FRA", "state=nonsense", "cursor=" + "x" * 300]
+)
 def test_bad_browse_filters_are_a_400_with_a_message(client, query):
     response = client.get(f"/projects/?{query}")
     assert response.status_code == 400

@@ -40,7 +40,9 @@ def test_approve_opens_the_project(client, project, moderator, login, form_post)
 def test_reject_needs_a_reason(client, project, moderator, login, form_post, reason):
     waiting = project(state="in_review")
     login(client, moderator)
-    response = form_post(client, "/projects/moderation", f"/projects/{waiting.id}/reject", data={"reason": reason})
+    response = form_post(
+        client, "/projects/moderation", f"/projects/{waiting.id}/reject", data={"reason": reason}
+    )
     assert response.status_code == 400
     assert "Say why the project is rejected." in response.get_data(as_text=True)
     db.session.refresh(waiting)
@@ -53,7 +55,9 @@ def test_rejection_reason_reaches_the_owner_and_editing_makes_a_draft(
     waiting = project(owner=owner, state="in_review")
     login(client, moderator)
     response = form_post(
-        client, "/projects/moderation", f"/projects/{waiting.id}/reject",
+        client,
+        "/projects/moderation",
+        f"/projects/{waiting.id}/reject",
         data={"reason": "Please add a photo of the <workshop>."},
     )
     assert response.status_code == 303
@@ -66,9 +70,15 @@ def test_rejection_reason_reaches_the_owner_and_editing_makes_a_draft(
     edit = client.get(f"/projects/{waiting.id}/edit").get_data(as_text=True)
     assert "Please add a photo of the &lt;workshop&gt;." in edit
     response = form_post(
-        client, f"/projects/{waiting.id}/edit",
-        data={"title": "Open a bakery in Lyon", "story": "Now with a photo.", "goal": "1000",
-              "duration_days": "30", "funding_model": "simple"},
+        client,
+        f"/projects/{waiting.id}/edit",
+        data={
+            "title": "Open a bakery in Lyon",
+            "story": "Now with a photo.",
+            "goal": "1000",
+            "duration_days": "30",
+            "funding_model": "simple",
+        },
     )
     assert response.status_code == 303
     db.session.refresh(waiting)
@@ -82,7 +92,9 @@ def test_only_moderators_moderate(client, project, make_user, login, form_post, 
     if path.startswith("/"):
         response = client.get(path)
     else:
-        response = form_post(client, "/projects/mine", f"/projects/{waiting.id}/{path}", data={"reason": "no"})
+        response = form_post(
+            client, "/projects/mine", f"/projects/{waiting.id}/{path}", data={"reason": "no"}
+        )
     assert response.status_code == 403
     db.session.refresh(waiting)
     assert waiting.state == "in_review"

@@ -25,7 +25,9 @@ def test_featured_open_projects_first_then_newest(client, make_project):
     assert card_titles(html) == ["An older dream", "The newest dream"]
 
 
-def test_numbers_open_projects_money_per_currency_and_supporters(client, make_project, make_user, give):
+def test_numbers_open_projects_money_per_currency_and_supporters(
+    client, make_project, make_user, give
+):
     eur = make_project(funding_model="plain", goal=1000)
     xof = make_project(funding_model="plain", goal=500_000, currency="XOF")
     make_project(funding_model="plain", state="draft")

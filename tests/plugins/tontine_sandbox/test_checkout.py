@@ -172,3 +172,10 @@ def test_the_checkout_only_returns_to_this_site(
     response = press(client, evil, "abandon")
     assert response.status_code == 303
     assert response.headers["Location"] == "/my/contributions/1"
+
+
+def test_the_checkout_speaks_french(client, login, make_user, capped_project, give_form):
+    _, url = start_gift(client, login, make_user, capped_project, give_form)
+    with client.application.app_context():  # a fresh ``g``: the locale is chosen again
+        html = client.get(url, headers={"Accept-Language": "fr"}).get_data(as_text=True)
+    assert "Payer 25,00" in html and "Abandonner" in html and "aucun argent réel" in html.lower()

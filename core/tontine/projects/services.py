@@ -47,9 +47,13 @@ def funding_model(project_or_key: Project | str) -> FundingModel:
 
 
 def get_project(project_id: int) -> Project:
-    if not 0 < project_id < 2**31:  # beyond any id: the database would refuse the number
+    try:
+        ident = int(project_id)
+    except (TypeError, ValueError):
+        raise NotFound("No such project.") from None
+    if not 0 < ident < 2**31:  # beyond any id: the database would refuse the number
         raise NotFound("No such project.")
-    project = db.session.get(Project, project_id)
+    project = db.session.get(Project, ident)
     if project is None:
         raise NotFound("No such project.")
     return project

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from flask import render_template_string
 
 
@@ -94,3 +96,36 @@ def test_the_terms_fields_for_a_new_project_and_after_an_error(site):
                    data={"terms.mode": "keep_it_all", "terms.stretch_goals": "oops"}, terms={})
     assert re.search(r'name="terms.mode" value="keep_it_all" checked', html)
     assert ">oops</textarea>" in html
+
+
+@pytest.fixture
+def french_catalog():
+    """``make`` compiles the catalogs; compile this one here too when running pytest alone."""
+    from pathlib import Path
+
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    import tontine_gift
+
+    folder = Path(tontine_gift.__file__).parent / "translations" / "fr" / "LC_MESSAGES"
+    po, mo = folder / "messages.po", folder / "messages.mo"
+    if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
+        with po.open("rb") as fh:
+            catalog = read_po(fh, locale="fr")
+        with mo.open("wb") as fh:
+            write_mo(fh, catalog)
+
+
+def test_a_french_visitor_reads_the_section_in_french(site, french_catalog, draft_with_tiers, make_user, give):
+    from flask_babel import refresh
+
+    from tontine.money import Money
+
+    project, (dinner,) = draft_with_tiers([{"title": "Dîner", "min_amount": "50", "quantity": 1}], goal=1000)
+    give(project, make_user(), "50", tier=dinner)
+    with site.test_request_context("/", headers={"Accept-Language": "fr-FR,fr;q=0.9"}):
+        refresh()  # the locale of the services' earlier calls is cached on ``g``
+        html = render_template_string('{% include "gift/project_section.html" %}', project=project,
+                                      raised=Money(5000, "EUR"), backer_count=1)
+    assert "Tout ou rien" in html and "Épuisée" in html and "Pour un don de 50" in html

@@ -207,3 +207,14 @@ def test_giving_to_a_gift_project_with_a_reward(
         refused, _ = give_form(client, project.id, amount="20", details__reward_tier_id="12345")
         assert refused.status_code == 422
         assert rows.count(Contribution) == 1
+
+
+def test_the_give_page_speaks_french(client, login, make_user, capped_project):
+    project = capped_project()
+    login(client, make_user())
+    with client.application.app_context():  # a fresh ``g``: the locale is chosen again
+        html = client.get(
+            f"/projects/{project.id}/give", headers={"Accept-Language": "fr"}
+        ).get_data(as_text=True)
+    assert "Continuer vers le paiement" in html and "mon solde Tontine" in html
+    assert "0,00" in html  # amounts formatted for the locale

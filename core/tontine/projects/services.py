@@ -354,3 +354,29 @@ def add_comment(project: Project, author: User, body: str) -> Comment:
         comment = Comment(project_id=project.id, author_id=author.id, body=body)
         session.add(comment)
     return comment
+
+
+def hide_comment(comment_id: int, moderator: User) -> Comment:
+    """Take a comment off the page (kept in the database: moderation is reversible)."""
+    if not moderator.is_moderator:
+        raise Forbidden("Only moderators hide comments.")
+    with unit_of_work():
+        comment = lock_row(Comment, comment_id)
+        if comment is None:
+            raise NotFound("No such comment.")
+        comment.hidden = True
+    return comment
+
+
+def set_featured(project: Project, moderator: User, featured: bool) -> Project:
+    """Put a published project on the home page first (or take it off)."""
+    if not moderator.is_moderator:
+        raise Forbidden("Only moderators choose the featured projects.")
+    if featured and project.state not in states.PUBLIC_STATES:
+        raise DomainError("Only a published project can be featured.")
+    with unit_of_work():
+        locked = lock_row(Project, project.id)
+        if locked is None:
+            raise NotFound("No such project.")
+        locked.featured = featured
+    return locked

@@ -524,3 +524,33 @@ def reject(project_id: int):  # type: ignore[no-untyped-def]
             flash(_("“%(title)s” is sent back to its owner.", title=project.title), "success")
             return redirect(url_for(".moderation"), code=303)
     return _moderation_page({project.id: form}, status=400)
+
+
+@bp.post("/<int:project_id>/feature")
+@login_required
+def feature(project_id: int):  # type: ignore[no-untyped-def]
+    """Moderators put a project on the home page (``featured=1``) or take it off."""
+    moderator = _moderator()
+    project = _visible(project_id)
+    featured = request.form.get("featured") == "1"
+    services.set_featured(project, moderator, featured)
+    flash(
+        _("This project is now featured on the home page.")
+        if featured
+        else _("This project is no longer featured."),
+        "success",
+    )
+    return redirect(url_for(".detail", project_id=project.id), code=303)
+
+
+@bp.post("/<int:project_id>/comments/<int:comment_id>/hide")
+@login_required
+def hide_comment(project_id: int, comment_id: int):  # type: ignore[no-untyped-def]
+    moderator = _moderator()
+    project = _visible(project_id)
+    comment = db.session.get(Comment, comment_id) if 0 < comment_id < 2**31 else None
+    if comment is None or comment.project_id != project.id:
+        abort(404)
+    services.hide_comment(comment.id, moderator)
+    flash(_("The comment is hidden."), "success")
+    return redirect(url_for(".detail", project_id=project.id) + "#comments", code=303)

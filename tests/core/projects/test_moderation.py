@@ -103,3 +103,54 @@ def test_only_moderators_moderate(client, project, make_user, login, form_post, 
 def test_anonymous_visitors_are_sent_to_log_in(client):
     response = client.get("/projects/moderation")
     assert response.status_code == 302 and "/account/login" in response.headers["Location"]
+
+
+def test_moderators_feature_a_project_on_the_home_page(
+    client, project, moderator, make_user, login, form_post
+):
+    first = project(title="First dream")
+    project(title="Second dream")
+    page = f"/projects/{first.id}"
+    login(client, make_user())
+    assert form_post(client, page, f"{page}/feature", data={"featured": "1"}).status_code == 403
+    login(client, moderator)
+    assert "Feature on the home page" in client.get(page).get_data(as_text=True)
+    response = form_post(client, page, f"{page}/feature", data={"featured": "1"})
+    assert response.status_code == 303
+    db.session.refresh(first)
+    assert first.featured
+    home = client.get("/").get_data(as_text=True)
+    assert home.index("First dream") < home.index("Second dream")
+    form_post(client, page, f"{page}/feature", data={"featured": "0"})
+    db.session.refresh(first)
+    assert not first.featured
+
+
+def test_a_draft_cannot_be_featured(client, project, moderator, login, form_post):
+    draft = project(state="in_review")
+    login(client, moderator)
+    response = form_post(
+        client, f"/projects/{draft.id}", f"/projects/{draft.id}/feature", data={"featured": "1"}
+    )
+    assert response.status_code == 400
+    db.session.refresh(draft)
+    assert not draft.featured
+
+
+def test_moderators_hide_comments(client, project, moderator, make_user, login, form_post):
+    from tontine.projects import services
+
+    dream = project()
+    author = make_user()
+    comment = services.add_comment(dream, author, "Buy cheap watches at spam.example")
+    page = f"/projects/{dream.id}"
+    hide = f"{page}/comments/{comment.id}/hide"
+    login(client, author)
+    assert "Hide this comment" not in client.get(page).get_data(as_text=True)
+    assert form_post(client, page, hide).status_code == 403
+    login(client, moderator)
+    assert form_post(client, page, f"{page}/comments/999999/hide").status_code == 404
+    assert form_post(client, page, hide).status_code == 303
+    assert "spam.example" not in client.get(page).get_data(as_text=True)
+    db.session.refresh(comment)
+    assert comment.hidden

@@ -46,14 +46,15 @@ def contribution_confirmed(contribution: Any) -> None:
 
 @hookimpl
 def register_job_handlers() -> dict[str, Any]:
-    from tontine_loan.services import review_all
+    from tontine_loan.autolend import run_batch
 
-    return {"loan_review_standing": lambda payload=None: review_all()}
+    return {"loan_batch": run_batch}
 
 
 @hookimpl
 def register_schedules() -> list[tuple[str, str, int]]:
-    return [("loan-review-standing", "loan_review_standing", 24 * 3600)]
+    """Daily: it is idempotent, and marks a missed payment the day after it was due."""
+    return [("loan-batch", "loan_batch", 24 * 3600)]
 
 
 @hookimpl

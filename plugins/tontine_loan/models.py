@@ -214,3 +214,19 @@ class TeamMember(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True)
     captain: Mapped[bool] = mapped_column(Boolean, default=False)
     joined_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class AutoLending(Base):
+    """A lender's standing order: lend idle balance to loans matching these filters."""
+
+    __tablename__ = "loan_auto_lending"
+    __table_args__ = (CheckConstraint("idle_days >= 1", name="idle_days_positive"),)
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    countries: Mapped[str] = mapped_column(String(200), default="")  # "SN,ML" or "" for any
+    categories: Mapped[str] = mapped_column(String(400), default="")
+    max_risk_rating: Mapped[int | None] = mapped_column(Integer)  # partners rated 1 (lowest risk) … this
+    max_term_months: Mapped[int | None] = mapped_column(Integer)
+    idle_days: Mapped[int] = mapped_column(Integer, default=90)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)

@@ -385,3 +385,42 @@ def leave_team(team_id: int):  # type: ignore[no-untyped-def]
     team_services.leave_team(_user(), team_id)
     flash(_("You left the team."), "success")
     return redirect(url_for(".team", team_id=team_id), code=303)
+
+
+# --- Auto-lending -----------------------------------------------------------------------
+
+
+@bp.route("/my/loans/auto", methods=["GET", "POST"])
+@login_required
+def auto_lending():  # type: ignore[no-untyped-def]
+    from flask import request
+
+    from tontine.projects.forms import category_choices
+    from tontine_loan import autolend
+
+    form = ActionForm()
+    error = None
+    status = 200
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        data = {
+            "enabled": request.form.get("enabled", ""),
+            "countries": request.form.get("countries", ""),
+            "categories": request.form.getlist("categories"),
+            "max_risk_rating": request.form.get("max_risk_rating", ""),
+            "max_term_months": request.form.get("max_term_months", ""),
+            "idle_days": request.form.get("idle_days", ""),
+        }
+        try:
+            autolend.save_settings(_user(), data)
+        except DomainError as exc:
+            error = exc.message
+            status = 400
+        else:
+            flash(_("Your auto-lending settings are saved."), "success")
+            return redirect(url_for(".auto_lending"), code=303)
+    setting = autolend.settings_of(current_user.id)
+    return render_template("loan/auto_lending.html", form=form, setting=setting, error=error,
+                           categories=[c for c in category_choices() if c[0]],
+                           default_idle=autolend.DEFAULT_IDLE_DAYS), status

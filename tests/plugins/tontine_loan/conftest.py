@@ -120,3 +120,16 @@ def loan_db_app(request: pytest.FixtureRequest, make_loan_app: Callable[..., Any
     app = make_loan_app(database=request.param)
     with app.app_context():
         yield app
+
+
+def isolate_requests(app: Any) -> Any:
+    """Requests made inside a test's app context share its ``g``; a real request never does
+    (flask-login caches the user there, flask-wtf the CSRF token): start each one afresh."""
+    from flask import g
+
+    @app.before_request
+    def _fresh_g() -> None:
+        for name in list(vars(g)):
+            g.pop(name, None)
+
+    return app

@@ -61,3 +61,18 @@ def contribution_confirmed(contribution: Any) -> None:
     from tontine_federation.outbox import on_contribution
 
     on_contribution(contribution.project_id)
+
+
+@hookimpl
+def register_commands() -> list[Any]:
+    from tontine_federation.commands import federation
+
+    return [federation]
+
+
+@hookimpl
+def register_nav_links(user: Any) -> list[tuple[str, str]]:
+    from flask import url_for
+    from flask_babel import gettext as _
+
+    return [(_("Across the network"), url_for("federation.network"))]

@@ -43,11 +43,13 @@ class DeliveryFailed(RuntimeError):
 
 
 def follower_inboxes() -> list[str]:
-    """Inboxes of every peer that follows us, shared inboxes de-duplicated."""
+    """Inboxes of every peer that follows us (blocked domains left out), shared ones once."""
+    from tontine_federation.inbox import is_blocked
+
     peers = db.session.scalars(
         select(Peer).where(Peer.followed == FollowState.ACCEPTED).order_by(Peer.id)
     ).all()
-    return list(dict.fromkeys(peer.delivery_inbox for peer in peers))
+    return list(dict.fromkeys(p.delivery_inbox for p in peers if not is_blocked(p.domain)))
 
 
 def _slot(now: datetime) -> tuple[int, datetime]:

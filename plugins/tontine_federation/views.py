@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, current_app, render_template, request
 from flask_babel import gettext as _
@@ -146,3 +147,131 @@ def advertise_listing(response: Response) -> Response:
         )
         response.vary.add("Accept")
     return response
+
+
+# --- collections: OrderedCollections paged by an id cursor (cost independent of size) ----------
+
+PAGE_SIZE = 20
+
+
+def _collection(collection_id: str, total: int) -> Response:
+    from tontine_federation.contexts import context
+
+    return activity_response({
+        "@context": context(), "id": collection_id, "type": "OrderedCollection",
+        "totalItems": total, "first": f"{collection_id}?page=true",
+    })
+
+
+def _page(collection_id: str, items: list[Any], last_id: int | None, full: bool) -> Response:
+    from tontine_federation.contexts import context
+
+    max_id = request.args.get("max_id", type=int)
+    page: dict[str, Any] = {
+        "@context": context(),
+        "id": f"{collection_id}?max_id={max_id}" if max_id else f"{collection_id}?page=true",
+        "type": "OrderedCollectionPage",
+        "partOf": collection_id,
+        "orderedItems": items,
+    }
+    if full and last_id is not None:
+        page["next"] = f"{collection_id}?max_id={last_id}"
+    return activity_response(page)
+
+
+def _wants_page() -> bool:
+    return "page" in request.args or "max_id" in request.args
+
+
+@bp.get("/actor/outbox")
+def outbox_collection() -> Response:
+    from tontine_federation.models import OutgoingActivity
+    from tontine_federation.outbox import render
+
+    if not _wants_page():
+        total = db.session.scalar(
+            select(func.count()).select_from(OutgoingActivity).where(OutgoingActivity.public.is_(True))
+        )
+        return _collection(urls.outbox(), total or 0)
+    query = select(OutgoingActivity).where(OutgoingActivity.public.is_(True))
+    max_id = request.args.get("max_id", type=int)
+    if max_id:
+        query = query.where(OutgoingActivity.id < max_id)
+    rows = db.session.scalars(query.order_by(OutgoingActivity.id.desc()).limit(PAGE_SIZE)).all()
+    items = []
+    for row in rows:
+        document = render(row)
+        if document is not None:
+            document.pop("@context", None)
+            items.append(document)
+    return _page(urls.outbox(), items, rows[-1].id if rows else None, len(rows) == PAGE_SIZE)
+
+
+def _peer_collection(collection_id: str, column: str) -> Response:
+    from tontine_federation.models import FollowState, Peer
+
+    accepted = getattr(Peer, column) == FollowState.ACCEPTED
+    if not _wants_page():
+        total = db.session.scalar(select(func.count()).select_from(Peer).where(accepted))
+        return _collection(collection_id, total or 0)
+    query = select(Peer).where(accepted)
+    max_id = request.args.get("max_id", type=int)
+    if max_id:
+        query = query.where(Peer.id < max_id)
+    rows = db.session.scalars(query.order_by(Peer.id.desc()).limit(PAGE_SIZE)).all()
+    return _page(collection_id, [p.actor_id for p in rows], rows[-1].id if rows else None,
+                 len(rows) == PAGE_SIZE)
+
+
+@bp.get("/actor/followers")
+def followers_collection() -> Response:
+    return _peer_collection(urls.followers(), "followed")
+
+
+@bp.get("/actor/following")
+def following_collection() -> Response:
+    return _peer_collection(urls.following(), "following")
+
+
+# --- across the network ------------------------------------------------------------------------
+
+
+@bp.get("/network")
+def network():  # type: ignore[no-untyped-def]
+    """Other instances' listings, linking back to their origin for contributions."""
+    from tontine.money import Money
+    from tontine_federation.peers import visible_listings
+    from tontine_federation.remote import origin
+
+    before = request.args.get("before", type=int)
+    listings = visible_listings(limit=PAGE_SIZE, before=before)
+    cards = [
+        {
+            "listing": listing,
+            "raised": Money(listing.raised_amount, listing.currency),
+            "goal": Money(listing.goal_amount, listing.currency),
+            "percent": int(listing.raised_amount * 100 // listing.goal_amount),
+            "host": urlsplit(listing.url).netloc,
+        }
+        for listing in listings
+    ]
+    image_origins = sorted({
+        origin_to_source(origin(c["listing"].image_url)) for c in cards if c["listing"].image_url
+    } - {""})
+    more = listings[-1].id if len(listings) == PAGE_SIZE else None
+    response = Response(render_template("federation/network.html", cards=cards, more=more))
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'self'; img-src 'self' data: " + " ".join(image_origins) + "; "
+        "style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'"
+    )
+    return response
+
+
+def origin_to_source(value: str | None) -> str:
+    """``scheme://host:port`` as a CSP source (default ports dropped)."""
+    if not value:
+        return ""
+    for default in (":443", ":80"):
+        if value.endswith(default) and value.startswith("https" if default == ":443" else "http:"):
+            return value[: -len(default)]
+    return value

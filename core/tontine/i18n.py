@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from babel import Locale
+from babel.numbers import parse_pattern
 from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import format_currency, format_datetime, get_locale
 
@@ -29,14 +31,18 @@ def format_money(value: Money | None) -> str:
 
 
 def format_money_short(value: Money | None) -> str:
-    """Money without minor units when they are zero (``€50`` rather than ``€50.00``)."""
+    """Money without minor units when they are zero (``€50`` rather than ``€50.00``).
+
+    The locale's own currency pattern, without decimals: ``€50`` in English, ``50 €`` in French.
+    """
     if value is None:
         return ""
     amount = value.to_decimal()
     if amount == amount.to_integral_value():
-        return format_currency(
-            Decimal(int(amount)), value.currency, format="¤#,##0", currency_digits=False
-        )
+        locale = get_locale() or Locale.parse(current_app.config["LOCALE"])
+        pattern = parse_pattern(locale.currency_formats["standard"].pattern)
+        pattern.frac_prec = (0, 0)
+        return pattern.apply(Decimal(int(amount)), locale, currency=value.currency, currency_digits=False)
     return format_money(value)
 
 

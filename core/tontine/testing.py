@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import g, has_app_context
+from flask.testing import FlaskClient
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -56,6 +58,20 @@ def _toml_value(value: Any) -> str:
     if isinstance(value, list | tuple):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+class TontineClient(FlaskClient):
+    """A test client whose every request starts with an empty ``flask.g``, as in production.
+
+    Fixtures keep an app context pushed for the whole test and Flask reuses it for the
+    client's requests, so without this the logged-in user, the locale and the CSRF token
+    cached in ``g`` would leak from one request (or one client) to the next.
+    """
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        if has_app_context():
+            vars(g).clear()
+        return super().open(*args, **kwargs)
 
 
 class _Databases:
@@ -168,6 +184,11 @@ def make_app(
             "TESTING": True,
             "JOBS_IN_PROCESS": False,
             "RATELIMIT_STORAGE_URI": "memory://",
+            # The developer's own TONTINE_* variables must not reach the tests' sites.
+            "ENV": "development",
+            "BASE_URL": "http://127.0.0.1:5000",
+            "DATABASE_URL": f"sqlite:///{instance / 'var' / 'tontine.db'}",
+            "MAIL_SERVER": "",
         }
         if database == "postgres":
             if not postgres_url():
@@ -202,6 +223,7 @@ def make_app(
 
                     db.engine.dispose()
                 shutil.copy(template, db_file)
+        app.test_client_class = TontineClient
         apps.append(app)
         return app
 

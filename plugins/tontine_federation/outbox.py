@@ -71,14 +71,35 @@ def record(ap_id: str, kind: str, *, project_id: int | None = None,
     return activity, True
 
 
+def unavailable_inboxes(inboxes: list[str]) -> set[str]:
+    """Inboxes whose every peer is marked unavailable (failing for days)."""
+    if not inboxes:
+        return set()
+    peers = db.session.scalars(
+        select(Peer).where(Peer.inbox.in_(inboxes) | Peer.shared_inbox.in_(inboxes))
+    ).all()
+    state: dict[str, bool] = {}
+    for peer in peers:
+        for inbox in {peer.inbox, peer.delivery_inbox}:
+            if inbox in inboxes:
+                state[inbox] = state.get(inbox, True) and peer.unavailable
+    return {inbox for inbox, down in state.items() if down}
+
+
 def deliver_to(activity: OutgoingActivity, inboxes: list[str], run_at: datetime | None = None) -> None:
-    """One job per inbox (a second call for the same pair adds nothing)."""
+    """One job per inbox (a second call for the same pair adds nothing).
+
+    An unavailable peer's delivery is put off (``unavailable_retry_hours``) so that it is
+    tried rarely; the first success marks the peer available again.
+    """
+    down = unavailable_inboxes(list(dict.fromkeys(inboxes)))
+    later = utcnow() + timedelta(hours=float(setting("unavailable_retry_hours")))
     for inbox in dict.fromkeys(inboxes):
         digest = hashlib.sha256(inbox.encode()).hexdigest()[:32]
         enqueue(
             DELIVER,
             {"activity": activity.id, "inbox": inbox},
-            run_at=run_at,
+            run_at=later if inbox in down else run_at,
             dedupe_key=f"fed:{activity.id}:{digest}",
             max_attempts=DELIVERY_ATTEMPTS,
         )

@@ -26,6 +26,7 @@ DEFAULTS: dict[str, Any] = {
     "username": "tontine",
     "update_coalesce_seconds": 30,
     "unavailable_after_days": 3,
+    "unavailable_retry_hours": 6,
 }
 
 

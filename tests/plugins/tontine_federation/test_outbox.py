@@ -203,3 +203,27 @@ def test_publishing_on_postgres(make_app, make_project) -> None:  # type: ignore
         make_project()
         assert [a.type for a in activities()] == ["Create"]
         assert len(jobs()) == 1
+
+
+def test_a_peer_failing_for_days_becomes_unavailable_and_is_tried_rarely(site, make_project, sink: str) -> None:  # type: ignore[no-untyped-def]
+    Sink.status = 500
+    dead = add_peer("http://127.0.0.1/dead", f"{sink}/dead-inbox")
+    alive = add_peer("https://alive.example/actor", "https://alive.example/inbox")
+    with unit_of_work() as session:
+        session.get(Peer, dead.id).failing_since = utcnow() - timedelta(days=4)
+    first = make_project()
+    run_pending(now=utcnow())
+    db.session.expire_all()
+    assert db.session.get(Peer, dead.id).unavailable
+    make_project(title="Second")
+    db.session.expire_all()
+    second_jobs = [j for j in jobs() if j.payload["activity"] != outbox_activity_id(first.id)]
+    by_inbox = {j.payload["inbox"]: j for j in second_jobs}
+    assert by_inbox[f"{sink}/dead-inbox"].run_at > utcnow() + timedelta(hours=5)
+    assert by_inbox["https://alive.example/inbox"].run_at <= utcnow()
+    assert alive.id
+
+
+def outbox_activity_id(project_id: int) -> int:
+    return db.session.scalars(select(OutgoingActivity.id).where(
+        OutgoingActivity.ap_id == f"{BASE}/projects/{project_id}#create")).one()

@@ -98,6 +98,8 @@ def give(project_id: int):  # type: ignore[no-untyped-def]
     project = _project_or_404(project_id)
     model = funding_model(project)
     form = GiveForm()
+    if request.method == "GET" and parse_amount(request.args.get("amount")):
+        form.amount.data = request.args["amount"]  # "Give €20" buttons on the project page
     details = {
         key.removeprefix("details."): value
         for key, value in request.form.items()

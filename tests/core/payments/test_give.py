@@ -218,3 +218,12 @@ def test_the_give_page_speaks_french(client, login, make_user, capped_project):
         ).get_data(as_text=True)
     assert "Continuer vers le paiement" in html and "mon solde Tontine" in html
     assert "0,00" in html  # amounts formatted for the locale
+
+
+def test_the_amount_can_be_prefilled_from_a_link(client, login, make_user, capped_project):
+    project = capped_project()
+    login(client, make_user())
+    html = client.get(f"/projects/{project.id}/give?amount=20").get_data(as_text=True)
+    assert 'name="amount" inputmode="decimal" required value="20"' in html
+    junk = client.get(f"/projects/{project.id}/give?amount=%3Cscript%3E").get_data(as_text=True)
+    assert "<script>" not in junk and 'required value=""' in junk

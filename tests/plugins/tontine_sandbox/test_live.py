@@ -5,15 +5,21 @@ from __future__ import annotations
 
 import re
 
+import pytest
 import requests
 
 from tontine.testing import csrf_token_from, wait_for
 
 
+@pytest.mark.parametrize(
+    "knobs",
+    [{}, {"duplicate_webhooks": True, "out_of_order": True}],
+    ids=["in-order", "duplicated-and-reversed"],
+)
 def test_give_pay_and_the_webhook_arrives_over_http(
-    live_server, site_options, make_user, capped_project
+    knobs, live_server, site_options, make_user, capped_project
 ):
-    server = live_server(**site_options, SANDBOX={"webhook_delay_seconds": 0.2})
+    server = live_server(**site_options, SANDBOX={"webhook_delay_seconds": 0.2, **knobs})
     app = server.app
     with app.app_context():
         make_user(email="ada@example.org", password="correct horse battery")
@@ -73,6 +79,23 @@ def test_give_pay_and_the_webhook_arrives_over_http(
             return contribution.state == "succeeded"
 
         wait_for(succeeded, timeout=20)
+        if knobs:  # the late "pending" and the copies arrive too, and change nothing
+            from tontine.jobs.models import Job, JobState
+
+            def all_delivered():
+                db.session.rollback()
+                jobs = db.session.scalars(
+                    db.select(Job).where(Job.kind == "sandbox_deliver_webhook")
+                ).all()
+                return len(jobs) == 4 and all(j.state == JobState.DONE for j in jobs)
+
+            wait_for(all_delivered, timeout=20)
+        db.session.rollback()
+        contribution = db.session.get(Contribution, 1)
+        assert contribution.state == "succeeded"
+        from tontine.ledger.models import LedgerTransaction
+
+        assert db.session.query(LedgerTransaction).count() == 1
         assert trial_balance() == {"EUR": 0}
     done = http.get(
         paid.headers["Location"]

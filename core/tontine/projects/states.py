@@ -18,8 +18,10 @@ RUNNING = "running"
 COMPLETED = "completed"
 WITHDRAWN = "withdrawn"
 
-#: States visible to the public (listed, federated).
-PUBLIC_STATES = frozenset({OPEN, FUNDED, FAILED, RUNNING, COMPLETED})
+#: States visible to the public (listed, federated). The states funding models add after
+#: running (the loan model's ``delinquent`` and ``defaulted``) stay public: lenders follow
+#: a late loan, and a default is part of its partner's record.
+PUBLIC_STATES = frozenset({OPEN, FUNDED, FAILED, RUNNING, COMPLETED, "delinquent", "defaulted"})
 
 CORE_TRANSITIONS: dict[str, frozenset[str]] = {
     DRAFT: frozenset({IN_REVIEW, WITHDRAWN}),

@@ -53,8 +53,8 @@ def project_saved(project: Any) -> None:
     from flask_babel import gettext as _
 
     from tontine.errors import DomainError
-    from tontine_gift.funding import stretch_goals
     from tontine.money import Money
+    from tontine_gift.funding import stretch_goals
 
     goals = stretch_goals(project, Money(0, project.currency))
     if any(goal.amount.amount <= project.goal_amount for goal in goals):

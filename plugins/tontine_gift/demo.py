@@ -80,8 +80,10 @@ def gift_amounts(dream: Dream, rng: random.Random) -> list[tuple[int, str | None
     for amount in nice:
         chosen = None
         eligible = [
-            t["title"] for t in dream.tiers
-            if Decimal(t["min_amount"]) <= amount and (left[t["title"]] is None or left[t["title"]] > 1)
+            t["title"]
+            for t in dream.tiers
+            if Decimal(t["min_amount"]) <= amount
+            and (left[t["title"]] is None or left[t["title"]] > 1)
         ]
         if eligible and rng.random() < 0.8:
             chosen = rng.choice(eligible)
@@ -91,8 +93,14 @@ def gift_amounts(dream: Dream, rng: random.Random) -> list[tuple[int, str | None
     return gifts
 
 
-def _give(project: Project, dream: Dream, supporters: list[User], staff: User,
-          rng: random.Random, tier_ids: dict[str, int]) -> int:
+def _give(
+    project: Project,
+    dream: Dream,
+    supporters: list[User],
+    staff: User,
+    rng: random.Random,
+    tier_ids: dict[str, int],
+) -> int:
     base_url = current_app.config["BASE_URL"]
     count = 0
     for index, (amount, tier_title) in enumerate(gift_amounts(dream, rng)):
@@ -151,7 +159,9 @@ def _journal(project: Project, dream: Dream, owner: User, supporters: list[User]
     for index, body, days_ago in dream.comments:
         comment = projects.add_comment(project, supporters[index % len(supporters)], body)
         with unit_of_work():
-            db.session.get(Comment, comment.id).created_at = now - timedelta(days=days_ago, hours=index)
+            db.session.get(Comment, comment.id).created_at = now - timedelta(
+                days=days_ago, hours=index
+            )
 
 
 def load_dream(dream: Dream, owner: User, supporters: list[User], staff: User) -> Project:
@@ -229,8 +239,12 @@ def load() -> str:
         with unit_of_work():
             for project in featured:
                 db.session.get(Project, project.id).featured = True
-    lines = [f"gift: {len(created_dreams)} dream(s) created, "
-             f"{len(DREAMS) - len(created_dreams)} already there"]
+    lines = [
+        (
+            f"gift: {len(created_dreams)} dream(s) created, "
+            f"{len(DREAMS) - len(created_dreams)} already there"
+        )
+    ]
     if created_people:
         lines.append(
             f"gift: {created_people} demo people (e-mails *@{demo_content.DOMAIN}, "

@@ -60,7 +60,9 @@ class Dream:
     #: Tier titles to sell out completely (quantity claimed in full).
     sold_out: tuple[str, ...] = ()
     updates: list[tuple[str, str, int]] = field(default_factory=list)  # title, body, days ago
-    comments: list[tuple[int, str, int]] = field(default_factory=list)  # supporter index, body, days ago
+    comments: list[tuple[int, str, int]] = field(
+        default_factory=list
+    )  # supporter index, body, days ago
     person_name: str | None = None  # the face, when not the account holder
     colours: tuple[str, str] = ("#f97316", "#7c3aed")
     fulfilled_share: float = 0.0  # of the paid claims marked sent (funded dreams)
@@ -89,22 +91,48 @@ DREAMS = [
         state="open",
         raised_share=0.86,
         days=21,
-        terms={"mode": "all_or_nothing", "min_gift": "5",
-               "stretch_goals": "10000 | Des ateliers pain dans trois écoles\n12000 | Un triporteur pour livrer les anciens"},
+        terms={
+            "mode": "all_or_nothing",
+            "min_gift": "5",
+            "stretch_goals": "10000 | Des ateliers pain dans trois écoles\n12000 | Un triporteur pour livrer les anciens",
+        },
         tiers=[
-            {"title": "Une carte postale du fournil", "min_amount": "10",
-             "description": "Dessinée par les enfants du premier atelier."},
-            {"title": "Une miche par semaine pendant un mois", "min_amount": "40", "quantity": 40,
-             "description": "À retirer au fournil, montée de la Grande-Côte."},
-            {"title": "Un atelier pétrissage", "min_amount": "80", "quantity": 12,
-             "description": "Trois heures les mains dans la farine, un samedi matin."},
+            {
+                "title": "Une carte postale du fournil",
+                "min_amount": "10",
+                "description": "Dessinée par les enfants du premier atelier.",
+            },
+            {
+                "title": "Une miche par semaine pendant un mois",
+                "min_amount": "40",
+                "quantity": 40,
+                "description": "À retirer au fournil, montée de la Grande-Côte.",
+            },
+            {
+                "title": "Un atelier pétrissage",
+                "min_amount": "80",
+                "quantity": 12,
+                "description": "Trois heures les mains dans la farine, un samedi matin.",
+            },
             {"title": "Votre nom gravé sur le four", "min_amount": "250", "quantity": 10},
         ],
         updates=[
-            ("Le bail est signé !", "Nous avons signé hier avec la propriétaire. Les travaux "
-             "d'électricité commencent lundi.\n\nMerci à toutes celles et ceux qui ont déjà donné.", 9),
-            ("Visite du fumiste", "Le fumiste est passé : le conduit existant peut servir. Une "
-             "bonne nouvelle et 600 € d'économie.", 3),
+            (
+                "Le bail est signé !",
+                (
+                    "Nous avons signé hier avec la propriétaire. Les travaux "
+                    "d'électricité commencent lundi.\n\nMerci à toutes celles et ceux qui ont déjà donné."
+                ),
+                9,
+            ),
+            (
+                "Visite du fumiste",
+                (
+                    "Le fumiste est passé : le conduit existant peut servir. Une "
+                    "bonne nouvelle et 600 € d'économie."
+                ),
+                3,
+            ),
         ],
         comments=[
             (0, "J'habite à deux rues, j'ai hâte de sentir l'odeur du pain le matin !", 8),
@@ -135,14 +163,28 @@ DREAMS = [
         tiers=[
             {"title": "A thank-you video from the choir", "min_amount": "15"},
             {"title": "Your name in the concert programme", "min_amount": "50", "quantity": 100},
-            {"title": "A private song over video call", "min_amount": "150", "quantity": 2,
-             "description": "The choir sings a song of your choice, live, for someone you love."},
+            {
+                "title": "A private song over video call",
+                "min_amount": "150",
+                "quantity": 2,
+                "description": "The choir sings a song of your choice, live, for someone you love.",
+            },
         ],
         sold_out=("A private song over video call",),
-        updates=[("Rehearsal recording", "We recorded last Saturday's rehearsal: the new "
-                  "arrangement of 'Malaika' is ready. Listen when we have the sound system!", 4)],
-        comments=[(3, "I sang in a choir in Accra as a kid. This means a lot. Asante sana!", 6),
-                  (8, "The private song was for my mother's birthday. She cried. Thank you!", 1)],
+        updates=[
+            (
+                "Rehearsal recording",
+                (
+                    "We recorded last Saturday's rehearsal: the new "
+                    "arrangement of 'Malaika' is ready. Listen when we have the sound system!"
+                ),
+                4,
+            )
+        ],
+        comments=[
+            (3, "I sang in a choir in Accra as a kid. This means a lot. Asante sana!", 6),
+            (8, "The private song was for my mother's birthday. She cried. Thank you!", 1),
+        ],
         colours=("#0ea5e9", "#9333ea"),
     ),
     Dream(
@@ -166,16 +208,32 @@ DREAMS = [
         terms={"mode": "all_or_nothing", "min_gift": "5"},
         tiers=[
             {"title": "Un marque-page brodé", "min_amount": "10"},
-            {"title": "Une lecture à voix haute dans votre village", "min_amount": "120", "quantity": 6},
+            {
+                "title": "Une lecture à voix haute dans votre village",
+                "min_amount": "120",
+                "quantity": 6,
+            },
             {"title": "Un tour en roulotte avec Pompon", "min_amount": "60", "quantity": 20},
         ],
         updates=[
-            ("Objectif atteint !", "Six mille euros : la roulotte va revivre. Merci, merci, merci.\n\n"
-             "Les marque-pages partent cette semaine.", 2),
-            ("Les étagères sont montées", "Le menuisier de Lormes a fini les étagères en chêne.", 1),
+            (
+                "Objectif atteint !",
+                (
+                    "Six mille euros : la roulotte va revivre. Merci, merci, merci.\n\n"
+                    "Les marque-pages partent cette semaine."
+                ),
+                2,
+            ),
+            (
+                "Les étagères sont montées",
+                "Le menuisier de Lormes a fini les étagères en chêne.",
+                1,
+            ),
         ],
-        comments=[(6, "Mes grands-parents habitent à Arleuf, ils vont être ravis.", 12),
-                  (1, "Quelle idée magnifique.", 10)],
+        comments=[
+            (6, "Mes grands-parents habitent à Arleuf, ils vont être ravis.", 12),
+            (1, "Quelle idée magnifique.", 10),
+        ],
         colours=("#16a34a", "#ca8a04"),
         fulfilled_share=0.6,
     ),
@@ -203,11 +261,24 @@ DREAMS = [
             {"title": "A photo of the dryer with your name", "min_amount": "10"},
         ],
         updates=[
-            ("The dryer is built", "With what you gave we built a smaller dryer than planned, but "
-             "it works: 80 kg of fresh mango per batch.", 20),
-            ("First harvest dried", "The first 300 kg are dried and packed. Your bags are on their way.", 6),
+            (
+                "The dryer is built",
+                (
+                    "With what you gave we built a smaller dryer than planned, but "
+                    "it works: 80 kg of fresh mango per batch."
+                ),
+                20,
+            ),
+            (
+                "First harvest dried",
+                "The first 300 kg are dried and packed. Your bags are on their way.",
+                6,
+            ),
         ],
-        comments=[(13, "Bravo les femmes de la coopérative !", 25), (2, "Can't wait to taste them.", 7)],
+        comments=[
+            (13, "Bravo les femmes de la coopérative !", 25),
+            (2, "Can't wait to taste them.", 7),
+        ],
         colours=("#facc15", "#ea580c"),
         fulfilled_share=1.0,
     ),
@@ -228,9 +299,23 @@ DREAMS = [
         raised_share=0.31,
         days=30,
         terms={"mode": "all_or_nothing", "min_gift": "5"},
-        tiers=[{"title": "Une carte postale de chaque pays traversé", "min_amount": "30", "quantity": 50}],
-        updates=[("Merci quand même", "L'objectif n'est pas atteint : tout le monde est remboursé "
-                  "automatiquement. Je prépare la suite.", 1)],
+        tiers=[
+            {
+                "title": "Une carte postale de chaque pays traversé",
+                "min_amount": "30",
+                "quantity": 50,
+            }
+        ],
+        updates=[
+            (
+                "Merci quand même",
+                (
+                    "L'objectif n'est pas atteint : tout le monde est remboursé "
+                    "automatiquement. Je prépare la suite."
+                ),
+                1,
+            )
+        ],
         comments=[(7, "Dommage ! Je redonnerai au prochain projet.", 1)],
         colours=("#06b6d4", "#1e3a8a"),
         balance_refunds=True,
@@ -298,14 +383,25 @@ DREAMS = [
         state="open",
         raised_share=1.12,
         days=10,
-        terms={"mode": "keep_it_all", "min_gift": "5",
-               "stretch_goals": "13000 | Un stage d'été pour les jeunes\n15000 | Un cinquième fauteuil"},
+        terms={
+            "mode": "keep_it_all",
+            "min_gift": "5",
+            "stretch_goals": "13000 | Un stage d'été pour les jeunes\n15000 | Un cinquième fauteuil",
+        },
         tiers=[
             {"title": "Un maillot dédicacé", "min_amount": "40", "quantity": 60},
             {"title": "Une initiation en fauteuil", "min_amount": "25"},
         ],
-        updates=[("Objectif dépassé !", "Douze mille euros en trois semaines. Merci ! Le premier "
-                  "palier est en vue : un stage d'été pour les jeunes.", 2)],
+        updates=[
+            (
+                "Objectif dépassé !",
+                (
+                    "Douze mille euros en trois semaines. Merci ! Le premier "
+                    "palier est en vue : un stage d'été pour les jeunes."
+                ),
+                2,
+            )
+        ],
         comments=[(4, "Super Projekt, viel Erfolg!", 4), (10, "¡Ánimo equipo!", 2)],
         colours=("#ef4444", "#1d4ed8"),
     ),
@@ -347,13 +443,27 @@ DREAMS = [
         terms={"mode": "all_or_nothing", "min_gift": "5"},
         tiers=[
             {"title": "Une visite commentée de la chapelle", "min_amount": "20"},
-            {"title": "Un tirage photo des fresques restaurées", "min_amount": "60", "quantity": 80},
+            {
+                "title": "Un tirage photo des fresques restaurées",
+                "min_amount": "60",
+                "quantity": 80,
+            },
             {"title": "Assister à une journée de restauration", "min_amount": "200", "quantity": 8},
         ],
-        updates=[("Le diagnostic", "Le rapport de la restauratrice est en ligne à la mairie. "
-                  "Bonne nouvelle : le chien de saint Roch est presque intact.", 11)],
-        comments=[(2, "Che bella cappella! Ci sono stata l'anno scorso.", 9),
-                  (7, "Mon grand-père était de Lagrasse. Merci pour ce travail.", 3)],
+        updates=[
+            (
+                "Le diagnostic",
+                (
+                    "Le rapport de la restauratrice est en ligne à la mairie. "
+                    "Bonne nouvelle : le chien de saint Roch est presque intact."
+                ),
+                11,
+            )
+        ],
+        comments=[
+            (2, "Che bella cappella! Ci sono stata l'anno scorso.", 9),
+            (7, "Mon grand-père était de Lagrasse. Merci pour ce travail.", 3),
+        ],
         colours=("#d97706", "#7f1d1d"),
     ),
     Dream(
@@ -378,8 +488,16 @@ DREAMS = [
             {"title": "Un foulard cousu à l'école", "min_amount": "45", "quantity": 30},
             {"title": "Une lettre d'une élève", "min_amount": "15"},
         ],
-        updates=[("Les machines sont arrivées", "Douze machines Singer, révisées, installées "
-                  "dans le local de la rue Moulay Ismail.", 3)],
+        updates=[
+            (
+                "Les machines sont arrivées",
+                (
+                    "Douze machines Singer, révisées, installées "
+                    "dans le local de la rue Moulay Ismail."
+                ),
+                3,
+            )
+        ],
         comments=[(13, "Inspirant. Bon courage à toutes !", 5)],
         colours=("#ec4899", "#f97316"),
         fulfilled_share=0.3,

@@ -75,7 +75,9 @@ class GiftFunding(FundingModel):
     def cap(self, project: Project) -> int | None:
         return project.goal_amount if terms_of(project)["cap_at_goal"] else None
 
-    def validate_contribution(self, project: Project, amount: Money, details: dict[str, Any]) -> None:
+    def validate_contribution(
+        self, project: Project, amount: Money, details: dict[str, Any]
+    ) -> None:
         minimum = money_of(terms_of(project)["min_gift"], project.currency)
         if amount.amount < minimum.amount:
             from tontine.i18n import format_money
@@ -104,6 +106,7 @@ class GiftFunding(FundingModel):
             "mode": terms["mode"],
             "min_gift": terms["min_gift"],
             "stretch_goals": [
-                {"amount": goal["amount"], "title": goal["title"]} for goal in terms["stretch_goals"]
+                {"amount": goal["amount"], "title": goal["title"]}
+                for goal in terms["stretch_goals"]
             ],
         }

@@ -22,7 +22,7 @@ def _mix(a: tuple[int, int, int], b: tuple[int, int, int], t: float) -> tuple[in
 
 
 def initials(name: str) -> str:
-    """"Jean-Pierre Vidal" → "JV": first and last capitalised words."""
+    """ "Jean-Pierre Vidal" → "JV": first and last capitalised words."""
     words = [w for w in name.split() if w[:1].isalpha()]
     named = [w for w in words if w[0].isupper()] or words
     if not named:
@@ -54,7 +54,9 @@ def _jpeg(image: Image.Image) -> bytes:
     return buffer.getvalue()
 
 
-def illustration(name: str, colours: tuple[str, str], seed: str, size: tuple[int, int] = (960, 540)) -> bytes:
+def illustration(
+    name: str, colours: tuple[str, str], seed: str, size: tuple[int, int] = (960, 540)
+) -> bytes:
     """A dream's picture: gradient, translucent circles and hills, the dreamer's initials."""
     rng = random.Random(seed)
     width, height = size
@@ -99,6 +101,10 @@ def portrait(name: str, colours: tuple[str, str], size: int = 320) -> bytes:
     font = _font(size // 3)
     text = initials(name)
     box = draw.textbbox((0, 0), text, font=font)
-    draw.text(((size - (box[2] - box[0])) // 2 - box[0], (size - (box[3] - box[1])) // 2 - box[1]),
-              text, font=font, fill=(255, 255, 255))
+    draw.text(
+        ((size - (box[2] - box[0])) // 2 - box[0], (size - (box[3] - box[1])) // 2 - box[1]),
+        text,
+        font=font,
+        fill=(255, 255, 255),
+    )
     return _jpeg(image)

@@ -7,6 +7,7 @@ well as JSON from the API, and store only JSON-friendly values (decimal strings,
 
 from __future__ import annotations
 
+import itertools
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -27,7 +28,7 @@ ALL_OR_NOTHING = "all_or_nothing"
 KEEP_IT_ALL = "keep_it_all"
 MODES = (ALL_OR_NOTHING, KEEP_IT_ALL)
 MAX_STRETCH_GOALS = 10
-MAX_AMOUNT = Decimal("100000000")
+MAX_AMOUNT = Decimal(100000000)
 
 
 def _drop_blanks(data: Any) -> Any:
@@ -140,7 +141,7 @@ class GiftTermsSchema(Schema):
                 _("At most %(n)d stretch goals.", n=MAX_STRETCH_GOALS), "stretch_goals"
             )
         amounts = [Decimal(goal["amount"]) for goal in goals]
-        if any(b <= a for a, b in zip(amounts, amounts[1:], strict=False)):
+        if any(b <= a for a, b in itertools.pairwise(amounts)):
             raise ValidationError(
                 _("List stretch goals from the smallest amount to the largest."),
                 "stretch_goals",
@@ -203,7 +204,9 @@ class RewardTierSchema(Schema):
         load_default=None,
         allow_none=True,
         strict=False,
-        validate=validate.Range(min=1, max=1_000_000, error=_l("Between 1 and 1,000,000, or empty for no limit.")),
+        validate=validate.Range(
+            min=1, max=1_000_000, error=_l("Between 1 and 1,000,000, or empty for no limit.")
+        ),
         error_messages={"invalid": _l("A whole number, or empty for no limit.")},
     )
     position = fields.Integer(load_default=None, allow_none=True, strict=False)

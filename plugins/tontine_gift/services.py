@@ -118,8 +118,10 @@ def check_tier(project: Project, tier_id: int, amount: Money) -> RewardTier:
         from tontine.i18n import format_money
 
         raise ContributionRefused(
-            _("This reward needs a gift of at least %(amount)s.",
-              amount=format_money(Money(tier.min_amount, project.currency))),
+            _(
+                "This reward needs a gift of at least %(amount)s.",
+                amount=format_money(Money(tier.min_amount, project.currency)),
+            ),
             field="amount",
         )
     return tier
@@ -161,9 +163,7 @@ def _owned(project_id: int, actor: User) -> Project:
 
 def _editable(project: Project) -> None:
     if project.state not in EDITABLE_STATES:
-        raise DomainError(
-            _("Rewards can only change while the project is a draft."), status=409
-        )
+        raise DomainError(_("Rewards can only change while the project is a draft."), status=409)
 
 
 def _clean_tier(project: Project, data: dict[str, Any]) -> dict[str, Any]:
@@ -173,10 +173,15 @@ def _clean_tier(project: Project, data: dict[str, Any]) -> dict[str, Any]:
         field, message = first_error(exc)
         raise DomainError(message, field=field) from exc
     try:
-        clean["min_amount"] = Money.from_decimal(Decimal(clean["min_amount"]), project.currency).amount
+        clean["min_amount"] = Money.from_decimal(
+            Decimal(clean["min_amount"]), project.currency
+        ).amount
     except MoneyError as exc:
         raise DomainError(
-            _("%(currency)s amounts cannot have that many decimal places.", currency=project.currency),
+            _(
+                "%(currency)s amounts cannot have that many decimal places.",
+                currency=project.currency,
+            ),
             field="min_amount",
         ) from exc
     return clean
@@ -228,7 +233,9 @@ def delete_tier(project_id: int, tier_id: int, actor: User) -> None:
         project = _owned(project_id, actor)
         _editable(project)
         tier = _tier_of(project, tier_id)
-        claimed = session.scalar(select(func.count(RewardClaim.id)).where(RewardClaim.tier_id == tier.id))
+        claimed = session.scalar(
+            select(func.count(RewardClaim.id)).where(RewardClaim.tier_id == tier.id)
+        )
         if claimed:
             raise DomainError(_("Supporters chose this reward: it cannot be deleted."), status=409)
         session.delete(tier)
@@ -262,7 +269,9 @@ def deliveries(project: Project) -> list[tuple[RewardTier, list[Delivery]]]:
     return [(tier, by_tier.get(tier.id, [])) for tier in tiers_of(project.id)]
 
 
-def set_fulfilled(project_id: int, claim_id: int, actor: User, fulfilled: bool = True) -> RewardClaim:
+def set_fulfilled(
+    project_id: int, claim_id: int, actor: User, fulfilled: bool = True
+) -> RewardClaim:
     """The owner says a reward was sent (or takes it back); only once the project is funded."""
     with unit_of_work():
         project = _owned(project_id, actor)

@@ -49,7 +49,7 @@ def gift_minimum(project: Any) -> Any:
 
 @bp.app_template_global()
 def gift_reward_status(contribution: Any) -> str | None:
-    """"Reward sent: …" / "Reward: … (to be sent)" for a supporter's gift, or None."""
+    """ "Reward sent: …" / "Reward: … (to be sent)" for a supporter's gift, or None."""
     return services.reward_status(contribution)
 
 
@@ -60,7 +60,9 @@ def _owner_project(project_id: int) -> Any:
     return project
 
 
-def _rewards_page(project: Any, form: RewardTierForm, status: int = 200, error: str | None = None) -> Any:
+def _rewards_page(
+    project: Any, form: RewardTierForm, status: int = 200, error: str | None = None
+) -> Any:
     return (
         render_template(
             "gift/rewards.html",
@@ -95,7 +97,9 @@ def rewards(project_id: int) -> Any:
         except DomainError as exc:
             if exc.status in (403, 404):
                 raise
-            return _rewards_page(project, form, exc.status if exc.status != 400 else 400, _form_error(form, exc))
+            return _rewards_page(
+                project, form, exc.status if exc.status != 400 else 400, _form_error(form, exc)
+            )
         flash(_("Reward “%(title)s” added.", title=tier.title), "success")
         return redirect(url_for("gift.rewards", project_id=project.id))
     return _rewards_page(project, form)
@@ -115,8 +119,9 @@ def edit_tier(project_id: int, tier_id: int) -> Any:
             if exc.status in (403, 404):
                 raise
             error = _form_error(form, exc)
-            return render_template("gift/edit_tier.html", project=project, tier=tier, form=form,
-                                   error=error), exc.status
+            return render_template(
+                "gift/edit_tier.html", project=project, tier=tier, form=form, error=error
+            ), exc.status
         flash(_("Reward saved."), "success")
         return redirect(url_for("gift.rewards", project_id=project.id))
     form.title.data = tier.title
@@ -124,7 +129,9 @@ def edit_tier(project_id: int, tier_id: int) -> Any:
     form.min_amount.data = tier.minimum(project.currency).decimal_string()
     form.quantity.data = "" if tier.quantity is None else str(tier.quantity)
     form.position.data = str(tier.position)
-    return render_template("gift/edit_tier.html", project=project, tier=tier, form=form, error=error)
+    return render_template(
+        "gift/edit_tier.html", project=project, tier=tier, form=form, error=error
+    )
 
 
 @bp.post("/projects/<int:project_id>/rewards/<int:tier_id>/delete")

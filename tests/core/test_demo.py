@@ -12,18 +12,37 @@ def fast_hashes(monkeypatch):
     """Demo accounts are many; a cheap argon2 keeps this test quick (behaviour is the same)."""
     from tontine.accounts import services
 
-    monkeypatch.setattr(services, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    monkeypatch.setattr(
+        services, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    )
 
 
 def _counts() -> dict[str, int]:
     from tontine.db import db
     from tontine.models import (
-        Comment, Contribution, LedgerTransaction, Payment, Posting, Project, ProjectUpdate, User,
+        Comment,
+        Contribution,
+        LedgerTransaction,
+        Payment,
+        Posting,
+        Project,
+        ProjectUpdate,
+        User,
     )
     from tontine_gift.models import RewardClaim, RewardTier
 
-    models = [User, Project, Contribution, Payment, LedgerTransaction, Posting, ProjectUpdate,
-              Comment, RewardTier, RewardClaim]
+    models = [
+        User,
+        Project,
+        Contribution,
+        Payment,
+        LedgerTransaction,
+        Posting,
+        ProjectUpdate,
+        Comment,
+        RewardTier,
+        RewardClaim,
+    ]
     return {m.__name__: db.session.scalar(select(func.count()).select_from(m)) for m in models}
 
 
@@ -52,7 +71,14 @@ def test_demo_data_loads_once_and_balances(app, client, fast_hashes):
 
     projects = db.session.scalars(select(Project)).all()
     assert len(projects) == 12
-    assert {p.state for p in projects} >= {"open", "funded", "failed", "in_review", "draft", "completed"}
+    assert {p.state for p in projects} >= {
+        "open",
+        "funded",
+        "failed",
+        "in_review",
+        "draft",
+        "completed",
+    }
     assert all(p.photo and p.person.photo for p in projects)
     assert len({p.country for p in projects}) >= 6
     raised = raised_by_project([p.id for p in projects])

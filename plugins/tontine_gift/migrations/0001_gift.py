@@ -67,7 +67,9 @@ def upgrade() -> None:
         sa.UniqueConstraint("contribution_id", name=op.f("uq_gift_reward_claims_contribution_id")),
     )
     with op.batch_alter_table("gift_reward_claims", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_gift_reward_claims_tier_id"), ["tier_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_gift_reward_claims_tier_id"), ["tier_id"], unique=False
+        )
 
 
 def downgrade() -> None:

@@ -29,11 +29,19 @@ class Instant(PaymentProvider):
         )
 
     def refund(self, payment: Any, amount: int, event_id: str) -> list[ProviderEvent]:
-        return [ProviderEvent(event_id=event_id, provider_ref=payment.provider_ref, kind="refund", amount=amount)]
+        return [
+            ProviderEvent(
+                event_id=event_id, provider_ref=payment.provider_ref, kind="refund", amount=amount
+            )
+        ]
 
     def payout(self, payout: Any) -> list[ProviderEvent]:
         payout.provider_ref = f"payout-{payout.id}"
-        return [ProviderEvent(event_id=f"po-{payout.id}", provider_ref=payout.provider_ref, kind="payout_paid")]
+        return [
+            ProviderEvent(
+                event_id=f"po-{payout.id}", provider_ref=payout.provider_ref, kind="payout_paid"
+            )
+        ]
 
 
 class Later(Instant):
@@ -94,8 +102,14 @@ def give() -> Callable[..., Any]:
     """``give(project, supporter, "25", tier=None, provider="instant")`` → the contribution."""
     from tontine.payments.services import contribute
 
-    def do_give(project: Any, supporter: Any, amount: str, tier: Any = None,
-                provider: str = "instant", **kwargs: Any) -> Any:
+    def do_give(
+        project: Any,
+        supporter: Any,
+        amount: str,
+        tier: Any = None,
+        provider: str = "instant",
+        **kwargs: Any,
+    ) -> Any:
         details = {"reward_tier_id": str(tier.id) if tier is not None else ""}
         contribution, _payment, _start = contribute(
             project_id=project.id,
@@ -119,22 +133,35 @@ def add_tier() -> Callable[..., Any]:
     from tontine.db import db
     from tontine_gift.services import add_tier as service
 
-    def do_add(project: Any, title: str = "A postcard", min_amount: str = "10",
-               quantity: int | None = None, **fields: Any) -> Any:
+    def do_add(
+        project: Any,
+        title: str = "A postcard",
+        min_amount: str = "10",
+        quantity: int | None = None,
+        **fields: Any,
+    ) -> Any:
         owner = db.session.get(User, project.owner_id)
-        data = {"title": title, "min_amount": min_amount,
-                "quantity": "" if quantity is None else str(quantity), **fields}
+        data = {
+            "title": title,
+            "min_amount": min_amount,
+            "quantity": "" if quantity is None else str(quantity),
+            **fields,
+        }
         return service(project.id, owner, data)
 
     return do_add
 
 
 @pytest.fixture
-def draft_with_tiers(make_project: Callable[..., Any], add_tier: Callable[..., Any]) -> Callable[..., Any]:
+def draft_with_tiers(
+    make_project: Callable[..., Any], add_tier: Callable[..., Any]
+) -> Callable[..., Any]:
     """A project with reward tiers, walked to ``state`` after the tiers were added."""
     from tontine.projects.services import walk_to
 
-    def build(tiers: list[dict[str, Any]], state: str = "open", **project_kw: Any) -> tuple[Any, list[Any]]:
+    def build(
+        tiers: list[dict[str, Any]], state: str = "open", **project_kw: Any
+    ) -> tuple[Any, list[Any]]:
         project = make_project(state="draft", **project_kw)
         made = [add_tier(project, **tier) for tier in tiers]
         return walk_to(project, state), made

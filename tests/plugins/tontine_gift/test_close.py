@@ -20,14 +20,18 @@ def _escrow(project) -> int:
     return balance(AccountKind.PROJECT_ESCROW, project.id, project.currency).amount
 
 
-def test_all_or_nothing_below_the_goal_fails_and_refunds_everyone(site, draft_with_tiers, make_user, give):
+def test_all_or_nothing_below_the_goal_fails_and_refunds_everyone(
+    site, draft_with_tiers, make_user, give
+):
     from tontine.jobs.services import run_pending
     from tontine.ledger.models import AccountKind
     from tontine.ledger.services import balance, trial_balance
     from tontine.projects.services import close_project, raised
     from tontine_gift.services import claimed_counts
 
-    project, (tier,) = draft_with_tiers([{"title": "Postcard", "min_amount": "10", "quantity": 5}], goal=1000)
+    project, (tier,) = draft_with_tiers(
+        [{"title": "Postcard", "min_amount": "10", "quantity": 5}], goal=1000
+    )
     to_card, to_balance = make_user(), make_user()
     give(project, to_card, "300", tier=tier)
     give(project, to_balance, "200", refund_to="balance", tip="5")

@@ -14,10 +14,15 @@ def funded_with_rewards(site, make_user, draft_with_tiers, give):
     from tontine.projects.services import close_project
 
     owner = make_user(roles=("supporter", "project_owner"), name="Awa")
-    project, (card, dinner) = draft_with_tiers([
-        {"title": "Postcard", "min_amount": "10"},
-        {"title": "Dinner", "min_amount": "50", "quantity": 3},
-    ], goal=100, owner=owner, terms={"mode": "keep_it_all"})
+    project, (card, dinner) = draft_with_tiers(
+        [
+            {"title": "Postcard", "min_amount": "10"},
+            {"title": "Dinner", "min_amount": "50", "quantity": 3},
+        ],
+        goal=100,
+        owner=owner,
+        terms={"mode": "keep_it_all"},
+    )
     alice = make_user(name="Alice Martin", email="alice@example.org")
     bob = make_user(name="Bob Diallo", email="bob@example.org")
     cleo = make_user(name="Cléo")
@@ -33,13 +38,13 @@ def funded_with_rewards(site, make_user, draft_with_tiers, give):
 
 
 def test_the_owner_sees_who_to_send_each_reward_to(site, client, login, funded_with_rewards):
-    owner, project, card, dinner, alice, bob = funded_with_rewards
+    owner, project, _card, _dinner, _alice, _bob = funded_with_rewards
     login(client, owner)
     page = client.get(f"/projects/{project.id}/rewards/fulfilment")
     html = page.get_data(as_text=True)
     assert page.status_code == 200
-    postcard = html[html.index("Postcard"):html.index("Dinner")]
-    dinner_part = html[html.index("Dinner"):]
+    postcard = html[html.index("Postcard") : html.index("Dinner")]
+    dinner_part = html[html.index("Dinner") :]
     assert "Alice Martin" in postcard and "alice@example.org" in postcard
     assert "Bob Diallo" in dinner_part and "Alice" not in dinner_part
     assert "Pending Pat" not in html  # not paid: nothing to send
@@ -50,18 +55,26 @@ def test_the_owner_sees_who_to_send_each_reward_to(site, client, login, funded_w
 def test_marking_a_reward_sent_shows_in_the_supporters_rewards(
     site, client, login, form_post, funded_with_rewards
 ):
-    from tontine_gift.services import claim_for, rewards_of, reward_status
-    from tontine.payments.models import Contribution
     from sqlalchemy import select
 
-    owner, project, card, dinner, alice, bob = funded_with_rewards
-    alice_gift = db.session.scalars(select(Contribution).where(Contribution.supporter_id == alice.id)).one()
+    from tontine.payments.models import Contribution
+    from tontine_gift.services import claim_for, reward_status, rewards_of
+
+    owner, project, _card, _dinner, alice, bob = funded_with_rewards
+    alice_gift = db.session.scalars(
+        select(Contribution).where(Contribution.supporter_id == alice.id)
+    ).one()
     claim = claim_for(alice_gift.id)
     assert reward_status(alice_gift) == "Reward: Postcard (to be sent)"
     login(client, owner)
     page = f"/projects/{project.id}/rewards/fulfilment"
-    response = form_post(client, page, f"/projects/{project.id}/rewards/claims/{claim.id}",
-                         data={"sent": "1"}, follow_redirects=True)
+    response = form_post(
+        client,
+        page,
+        f"/projects/{project.id}/rewards/claims/{claim.id}",
+        data={"sent": "1"},
+        follow_redirects=True,
+    )
     assert response.status_code == 200
     assert "Sent on" in response.get_data(as_text=True)
     db.session.expire_all()
@@ -77,21 +90,29 @@ def test_marking_a_reward_sent_shows_in_the_supporters_rewards(
     assert [c.tier.title for c, _, _ in rewards_of(bob)] == ["Dinner"]
 
 
-def test_only_the_owner_sends_rewards(site, client, login, form_post, make_user, funded_with_rewards):
+def test_only_the_owner_sends_rewards(
+    site, client, login, form_post, make_user, funded_with_rewards
+):
     from tontine_gift.models import RewardClaim
 
-    owner, project, *_ = funded_with_rewards
+    _owner, project, *_ = funded_with_rewards
     claim = db.session.query(RewardClaim).first()
     login(client, make_user())
     assert client.get(f"/projects/{project.id}/rewards/fulfilment").status_code == 403
-    response = form_post(client, "/my/rewards", f"/projects/{project.id}/rewards/claims/{claim.id}",
-                         data={"sent": "1"})
+    response = form_post(
+        client,
+        "/my/rewards",
+        f"/projects/{project.id}/rewards/claims/{claim.id}",
+        data={"sent": "1"},
+    )
     assert response.status_code == 403
     db.session.expire_all()
     assert db.session.get(RewardClaim, claim.id).fulfilled_at is None
 
 
-def test_rewards_are_not_sent_before_funding(site, client, login, form_post, make_user, draft_with_tiers, give):
+def test_rewards_are_not_sent_before_funding(
+    site, client, login, form_post, make_user, draft_with_tiers, give
+):
     from tontine_gift.services import claim_for
 
     owner = make_user(roles=("supporter", "project_owner"))
@@ -101,8 +122,12 @@ def test_rewards_are_not_sent_before_funding(site, client, login, form_post, mak
     login(client, owner)
     page = client.get(f"/projects/{project.id}/rewards/fulfilment").get_data(as_text=True)
     assert "sent once the project is funded" in page
-    response = form_post(client, f"/projects/{project.id}/rewards/fulfilment",
-                         f"/projects/{project.id}/rewards/claims/{claim.id}", data={"sent": "1"})
+    response = form_post(
+        client,
+        f"/projects/{project.id}/rewards/fulfilment",
+        f"/projects/{project.id}/rewards/claims/{claim.id}",
+        data={"sent": "1"},
+    )
     assert response.status_code == 409
     assert "once the project is funded" in response.get_data(as_text=True)
 

@@ -51,7 +51,9 @@ def test_a_reward_needs_its_minimum_gift(site, draft_with_tiers, make_user, give
     assert _claims(postcard) == 1
 
 
-def test_a_reward_of_another_project_cannot_be_chosen(site, draft_with_tiers, make_project, make_user, give):
+def test_a_reward_of_another_project_cannot_be_chosen(
+    site, draft_with_tiers, make_project, make_user, give
+):
     _other, (tier,) = draft_with_tiers([{"title": "Postcard", "min_amount": "5"}])
     project = make_project(goal=1000)
     with pytest.raises(ContributionRefused, match="does not exist"):
@@ -64,8 +66,15 @@ def test_garbage_reward_choice_is_refused_clearly(site, make_project, make_user)
 
     project = make_project(goal=1000)
     with pytest.raises(ContributionRefused) as info:
-        contribute(project_id=project.id, supporter=make_user(), amount="20", provider_key="instant",
-                   idempotency_key="x", return_url="/", details={"reward_tier_id": "the big one"})
+        contribute(
+            project_id=project.id,
+            supporter=make_user(),
+            amount="20",
+            provider_key="instant",
+            idempotency_key="x",
+            return_url="/",
+            details={"reward_tier_id": "the big one"},
+        )
     assert "Choose a reward" in info.value.message
     assert _contribution_count() == 0
 
@@ -90,23 +99,31 @@ def test_a_sold_out_reward_is_refused(site, draft_with_tiers, make_user, give):
     assert _claims(tier) == 2
 
 
-def test_a_pending_payment_holds_the_reward_and_a_failed_one_frees_it(site, draft_with_tiers, make_user, give):
+def test_a_pending_payment_holds_the_reward_and_a_failed_one_frees_it(
+    site, draft_with_tiers, make_user, give
+):
     from tontine.payments.provider import ProviderEvent
     from tontine.payments.services import apply_event
 
-    project, (tier,) = draft_with_tiers([{"title": "Last jar of honey", "min_amount": "10", "quantity": 1}])
+    project, (tier,) = draft_with_tiers(
+        [{"title": "Last jar of honey", "min_amount": "10", "quantity": 1}]
+    )
     first = give(project, make_user(), "10", tier=tier, provider="later")
     assert _claims(tier) == 1
     with pytest.raises(ContributionRefused, match="sold out"):
         give(project, make_user(), "10", tier=tier)
     payment = first.payments[-1]
-    apply_event("later", ProviderEvent(event_id="fail-1", provider_ref=payment.provider_ref, kind="failed"))
+    apply_event(
+        "later", ProviderEvent(event_id="fail-1", provider_ref=payment.provider_ref, kind="failed")
+    )
     assert _claims(tier) == 0
     give(project, make_user(), "10", tier=tier)
     assert _claims(tier) == 1
 
 
-def test_all_or_nothing_stops_at_the_goal_and_keep_it_all_does_not(site, make_project, make_user, give):
+def test_all_or_nothing_stops_at_the_goal_and_keep_it_all_does_not(
+    site, make_project, make_user, give
+):
     capped = make_project(goal=100)
     give(capped, make_user(), "80")
     with pytest.raises(ContributionRefused, match="can still be given"):
@@ -122,8 +139,15 @@ def test_a_retried_gift_claims_its_reward_once(site, draft_with_tiers, make_user
     project, (tier,) = draft_with_tiers([{"title": "Postcard", "min_amount": "5", "quantity": 3}])
     supporter = make_user()
     for _ in range(2):
-        contribute(project_id=project.id, supporter=supporter, amount="5", provider_key="instant",
-                   idempotency_key="same", return_url="/", details={"reward_tier_id": str(tier.id)})
+        contribute(
+            project_id=project.id,
+            supporter=supporter,
+            amount="5",
+            provider_key="instant",
+            idempotency_key="same",
+            return_url="/",
+            details={"reward_tier_id": str(tier.id)},
+        )
     assert _claims(tier) == 1
 
 
@@ -146,9 +170,15 @@ def test_the_last_rewards_under_concurrency(any_db_site, draft_with_tiers, make_
         with app.app_context():
             start.wait()
             try:
-                contribute(project_id=project.id, supporter=supporters[index], amount="20",
-                           provider_key="instant", idempotency_key=f"rush-{index}", return_url="/",
-                           details={"reward_tier_id": str(tier.id)})
+                contribute(
+                    project_id=project.id,
+                    supporter=supporters[index],
+                    amount="20",
+                    provider_key="instant",
+                    idempotency_key=f"rush-{index}",
+                    return_url="/",
+                    details={"reward_tier_id": str(tier.id)},
+                )
                 outcome = "ok"
             except ContributionRefused as exc:
                 outcome = exc.message

@@ -34,14 +34,16 @@ def test_keep_it_all_does_not_stop_at_the_goal_by_default(site):
 
 
 def test_form_strings_are_understood(site):
-    terms = load({
-        "mode": "keep_it_all",
-        "min_gift": " 5,50 ",
-        "cap_at_goal": "false",
-        "stretch_goals": "1500 | A second oven\n\n2000.50 |  A delivery bike \n",
-        "csrf_token": "ignored",
-        "duration_days": 45,
-    })
+    terms = load(
+        {
+            "mode": "keep_it_all",
+            "min_gift": " 5,50 ",
+            "cap_at_goal": "false",
+            "stretch_goals": "1500 | A second oven\n\n2000.50 |  A delivery bike \n",
+            "csrf_token": "ignored",
+            "duration_days": 45,
+        }
+    )
     assert terms == {
         "mode": "keep_it_all",
         "min_gift": "5.50",
@@ -77,9 +79,21 @@ def test_stretch_goals_alone_lift_the_cap(site):
         ({"cap_at_goal": "perhaps"}, "cap_at_goal", "yes or no"),
         ({"stretch_goals": "1500 | Oven\n2000 a van"}, "stretch_goals", "Line 2"),
         ({"stretch_goals": "| Oven"}, "stretch_goals", "Line 1"),
-        ({"stretch_goals": "2000 | Van\n1500 | Oven"}, "stretch_goals", "smallest amount to the largest"),
-        ({"stretch_goals": "1500 | Oven\n1500 | Van"}, "stretch_goals", "smallest amount to the largest"),
-        ({"stretch_goals": "\n".join(f"{1000 + i} | Goal {i}" for i in range(11))}, "stretch_goals", "At most 10"),
+        (
+            {"stretch_goals": "2000 | Van\n1500 | Oven"},
+            "stretch_goals",
+            "smallest amount to the largest",
+        ),
+        (
+            {"stretch_goals": "1500 | Oven\n1500 | Van"},
+            "stretch_goals",
+            "smallest amount to the largest",
+        ),
+        (
+            {"stretch_goals": "\n".join(f"{1000 + i} | Goal {i}" for i in range(11))},
+            "stretch_goals",
+            "At most 10",
+        ),
         ({"stretch_goals": "lots | Oven"}, "stretch_goals", "is not an amount"),
         ({"cap_at_goal": "true", "stretch_goals": "1500 | Oven"}, "cap_at_goal", "beyond the goal"),
     ],
@@ -106,8 +120,13 @@ def test_creating_a_project_with_bad_terms_writes_nothing(site, make_user):
     from tontine.projects.services import create_project
 
     owner = make_user(roles=("supporter", "project_owner"))
-    data = {"title": "A bakery", "goal": "1000", "funding_model": "gift",
-            "story": "Bread", "terms": {"mode": "lottery"}}
+    data = {
+        "title": "A bakery",
+        "goal": "1000",
+        "funding_model": "gift",
+        "story": "Bread",
+        "terms": {"mode": "lottery"},
+    }
     with pytest.raises(DomainError) as info:
         create_project(owner, data)
     assert info.value.field == "terms.mode"
@@ -119,8 +138,13 @@ def test_stretch_goals_must_be_above_the_goal(site, make_user):
     from tontine.projects.services import create_project
 
     owner = make_user(roles=("supporter", "project_owner"))
-    data = {"title": "A bakery", "goal": "1000", "funding_model": "gift", "story": "Bread",
-            "terms": {"stretch_goals": "800 | Flour\n1500 | Oven"}}
+    data = {
+        "title": "A bakery",
+        "goal": "1000",
+        "funding_model": "gift",
+        "story": "Bread",
+        "terms": {"stretch_goals": "800 | Flour\n1500 | Oven"},
+    }
     with pytest.raises(DomainError) as info:
         create_project(owner, data)
     assert info.value.field == "terms.stretch_goals"
@@ -132,9 +156,9 @@ def test_stretch_goals_must_be_above_the_goal(site, make_user):
 
 
 def test_raising_the_goal_above_a_stretch_goal_is_refused(site, make_project):
-    from tontine.projects.services import update_project
     from tontine.accounts.models import User
     from tontine.db import db
+    from tontine.projects.services import update_project
 
     project = make_project(state="draft", goal=1000, terms={"stretch_goals": "1500 | Oven"})
     owner = db.session.get(User, project.owner_id)
@@ -153,8 +177,9 @@ def test_duration_days_from_the_core_survives(site, make_project):
 def test_listing_terms_for_other_instances(site, make_project):
     from tontine.projects.services import funding_model
 
-    project = make_project(goal=1000, terms={"mode": "keep_it_all", "min_gift": "5",
-                                             "stretch_goals": "1500 | Oven"})
+    project = make_project(
+        goal=1000, terms={"mode": "keep_it_all", "min_gift": "5", "stretch_goals": "1500 | Oven"}
+    )
     assert funding_model(project).listing_terms(project) == {
         "mode": "keep_it_all",
         "min_gift": "5",

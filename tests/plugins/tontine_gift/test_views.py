@@ -27,9 +27,17 @@ def test_the_owner_adds_a_reward(site, client, login, form_post, owner_and_draft
     page = client.get(url)
     assert page.status_code == 200
     assert "No rewards yet" in page.get_data(as_text=True)
-    response = form_post(client, url, data={
-        "title": "A loaf every week", "description": "For a month", "min_amount": "40",
-        "quantity": "12"}, follow_redirects=True)
+    response = form_post(
+        client,
+        url,
+        data={
+            "title": "A loaf every week",
+            "description": "For a month",
+            "min_amount": "40",
+            "quantity": "12",
+        },
+        follow_redirects=True,
+    )
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "A loaf every week" in html and "added" in html
@@ -64,12 +72,16 @@ def test_bad_rewards_get_a_clear_message_and_nothing_is_saved(
 def test_a_form_without_csrf_token_is_refused(site, client, login, owner_and_draft):
     owner, project = owner_and_draft
     login(client, owner)
-    response = client.post(f"/projects/{project.id}/rewards", data={"title": "P", "min_amount": "1"})
+    response = client.post(
+        f"/projects/{project.id}/rewards", data={"title": "P", "min_amount": "1"}
+    )
     assert response.status_code == 400
     assert _tiers(project) == []
 
 
-def test_the_owner_edits_and_deletes_a_reward(site, client, login, form_post, owner_and_draft, add_tier):
+def test_the_owner_edits_and_deletes_a_reward(
+    site, client, login, form_post, owner_and_draft, add_tier
+):
     owner, project = owner_and_draft
     tier = add_tier(project, title="Postcard", min_amount="10")
     login(client, owner)
@@ -80,13 +92,18 @@ def test_the_owner_edits_and_deletes_a_reward(site, client, login, form_post, ow
     assert bad.status_code == 400 and "more than zero" in bad.get_data(as_text=True)
     db.session.expire_all()
     assert _tiers(project)[0].min_amount == 1000
-    ok = form_post(client, edit, data={"title": "Two postcards", "min_amount": "15", "quantity": "3"})
+    ok = form_post(
+        client, edit, data={"title": "Two postcards", "min_amount": "15", "quantity": "3"}
+    )
     assert ok.status_code == 302
     db.session.expire_all()
     (saved,) = _tiers(project)
     assert (saved.title, saved.min_amount, saved.quantity) == ("Two postcards", 1500, 3)
-    deleted = form_post(client, f"/projects/{project.id}/rewards",
-                        f"/projects/{project.id}/rewards/{tier.id}/delete")
+    deleted = form_post(
+        client,
+        f"/projects/{project.id}/rewards",
+        f"/projects/{project.id}/rewards/{tier.id}/delete",
+    )
     assert deleted.status_code == 302
     db.session.expire_all()
     assert _tiers(project) == []

@@ -73,3 +73,10 @@ def register_nav_links(user: Any) -> list[tuple[str, str]]:
     if user is not None and user.is_authenticated:
         links.append((_("My loans"), url_for("loan.portfolio")))
     return links
+
+
+@hookimpl
+def load_demo_data() -> str | None:
+    from tontine_loan.demo import load
+
+    return load()

@@ -228,3 +228,41 @@ def provider_says() -> Any:
         )
 
     return deliver
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def any_db(request: pytest.FixtureRequest, make_site: Any) -> Any:
+    """The payment test site on SQLite, then on PostgreSQL."""
+    app = make_site(database=request.param)
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture
+def race(any_db: Any) -> Any:
+    """``race(count, attempt)``: run ``attempt(i)`` in ``count`` threads released at once,
+    each with its own app context (session and connection); returns the results, with a
+    refusal's message in place of a result."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tontine.db import db
+    from tontine.funding import ContributionRefused
+
+    def run_all(count: int, attempt: Any) -> list[Any]:
+        barrier = threading.Barrier(count)
+
+        def run(i: int) -> Any:
+            with any_db.app_context():
+                barrier.wait()
+                try:
+                    return attempt(i)
+                except ContributionRefused as exc:
+                    return exc.message
+                finally:
+                    db.session.remove()
+
+        with ThreadPoolExecutor(max_workers=count) as pool:
+            return list(pool.map(run, range(count)))
+
+    return run_all

@@ -6,19 +6,34 @@ from tontine.payments.provider import PaymentProvider, ProviderEvent, StartResul
 class Simple(FundingModel):
     key = "simple"
 
+
 class Instant(PaymentProvider):
     key = "instant"
+
     def start(self, payment, return_url):
         ref = f"i{payment.id}"
-        return StartResult(provider_ref=ref, events=[ProviderEvent(event_id=f"e{payment.id}", provider_ref=ref, kind="succeeded")])
+        return StartResult(
+            provider_ref=ref,
+            events=[ProviderEvent(event_id=f"e{payment.id}", provider_ref=ref, kind="succeeded")],
+        )
+
     def refund(self, payment, amount, event_id):
-        return [ProviderEvent(event_id=event_id, provider_ref=payment.provider_ref, kind="refund", amount=amount)]
+        return [
+            ProviderEvent(
+                event_id=event_id, provider_ref=payment.provider_ref, kind="refund", amount=amount
+            )
+        ]
+
 
 class P:
     @hookimpl
-    def register_funding_models(self): return [Simple()]
+    def register_funding_models(self):
+        return [Simple()]
+
     @hookimpl
-    def register_payment_providers(self): return [Instant()]
+    def register_payment_providers(self):
+        return [Instant()]
+
 
 def test_flow(make_app, make_user, make_project):
     app = make_app(plugins=[], extra_plugins=[P()], PAYMENT_PROVIDERS=["instant"])
@@ -27,11 +42,27 @@ def test_flow(make_app, make_user, make_project):
         from tontine.ledger.services import balance, trial_balance
         from tontine.payments import services as pay
         from tontine.projects.services import raised
+
         p = make_project(funding_model="simple", goal=100)
         u = make_user()
-        c, pm, r = pay.contribute(project_id=p.id, supporter=u, amount="60", provider_key="instant", idempotency_key="k1", return_url="/", tip="2")
+        c, pm, r = pay.contribute(
+            project_id=p.id,
+            supporter=u,
+            amount="60",
+            provider_key="instant",
+            idempotency_key="k1",
+            return_url="/",
+            tip="2",
+        )
         assert pm.state == "succeeded", pm.state
-        c2, _, r2 = pay.contribute(project_id=p.id, supporter=u, amount="60", provider_key="instant", idempotency_key="k1", return_url="/")
+        c2, _, r2 = pay.contribute(
+            project_id=p.id,
+            supporter=u,
+            amount="60",
+            provider_key="instant",
+            idempotency_key="k1",
+            return_url="/",
+        )
         assert c2.id == c.id and r2 is None
         assert raised(p).amount == 6000
         assert trial_balance() == {"EUR": 0}
@@ -39,8 +70,16 @@ def test_flow(make_app, make_user, make_project):
         import pytest
 
         from tontine.funding import ContributionRefused
+
         with pytest.raises(ContributionRefused):
-            pay.contribute(project_id=p.id, supporter=u, amount="50", provider_key="instant", idempotency_key="k2", return_url="/")
+            pay.contribute(
+                project_id=p.id,
+                supporter=u,
+                amount="50",
+                provider_key="instant",
+                idempotency_key="k2",
+                return_url="/",
+            )
         assert pay.refund_contribution(c.id) == "refund requested"
         assert raised(p).amount == 0
         assert balance(AccountKind.PROJECT_ESCROW, p.id, "EUR").amount == 0

@@ -24,6 +24,8 @@ class Stub:
     base: str
     documents: dict[str, tuple[int, str, bytes, dict[str, str]]] = field(default_factory=dict)
     hits: list[str] = field(default_factory=list)
+    #: POSTs received: (path, lower-cased headers, body)
+    posts: list[tuple[str, dict[str, str], bytes]] = field(default_factory=list)
 
     def serve(self, path: str, document: Any, status: int = 200, content_type: str = AS_JSON,
               headers: dict[str, str] | None = None) -> str:
@@ -93,8 +95,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length", "0"))
-        self.rfile.read(length)
+        body = self.rfile.read(length)
         self.stub.hits.append("POST " + self.path)
+        self.stub.posts.append((self.path, {k.lower(): v for k, v in self.headers.items()}, body))
         self.send_response(202)
         self.send_header("Content-Length", "0")
         self.end_headers()

@@ -516,6 +516,12 @@ def payouts_of(project_id: int) -> list[Payout]:
 
 
 def contributions_of(user: User) -> list[Contribution]:
+    """A supporter's contributions, newest first, with their payments (one query each)."""
+    from sqlalchemy.orm import selectinload
+
     return list(db.session.scalars(
-        select(Contribution).where(Contribution.supporter_id == user.id).order_by(Contribution.id.desc())
+        select(Contribution)
+        .where(Contribution.supporter_id == user.id)
+        .options(selectinload(Contribution.payments))
+        .order_by(Contribution.id.desc())
     ))

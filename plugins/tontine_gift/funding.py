@@ -100,6 +100,9 @@ class GiftFunding(FundingModel):
             return CloseOutcome.FUNDED if raised.amount > 0 else CloseOutcome.FAILED
         return CloseOutcome.FUNDED if raised.amount >= project.goal_amount else CloseOutcome.FAILED
 
+    def after_funding(self, project: Project) -> None:
+        services.notify_rewards_to_send(project)
+
     def listing_terms(self, project: Project) -> dict[str, Any]:
         terms = terms_of(project)
         return {

@@ -292,6 +292,32 @@ def set_fulfilled(
     return claim_row
 
 
+def notify_rewards_to_send(project: Project) -> None:
+    """Tell the owner of a funded dream how many rewards to send, with the list's link.
+
+    Called from the model's ``after_funding``, inside the closing unit of work: the mail is
+    queued only if the project really is funded.
+    """
+    from flask_babel import lazy_gettext
+
+    from tontine.mail import external_url, send_mail
+
+    owed = sum(len(group) for _tier, group in deliveries(project))
+    owner = db.session.get(User, project.owner_id) if project.owner_id else None
+    if not owed or owner is None or not owner.email:
+        return
+    send_mail(
+        owner.email,
+        lazy_gettext("Your dream is funded: %(count)d rewards to send", count=owed),
+        "gift_rewards_to_send",
+        project=project,
+        owner=owner,
+        count=owed,
+        url=external_url("gift.fulfilment", project_id=project.id),
+        locale=owner.locale,
+    )
+
+
 def rewards_of(user: User) -> list[tuple[RewardClaim, Contribution, Project]]:
     """A supporter's claimed rewards, newest first, for "my gifts"."""
     rows = db.session.execute(

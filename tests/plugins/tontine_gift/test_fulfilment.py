@@ -143,3 +143,28 @@ def test_an_unpaid_gift_has_no_reward_to_send(site, make_user, funded_with_rewar
     pending = db.session.scalars(select(Contribution).where(Contribution.state == "pending")).one()
     with pytest.raises(DomainError, match="not paid"):
         set_fulfilled(project.id, claim_for(pending.id).id, owner)
+
+
+def test_the_owner_is_told_how_many_rewards_to_send(site, funded_with_rewards):
+    from tontine.jobs.models import Job
+
+    owner, project, *_ = funded_with_rewards
+    mails = [j.payload for j in db.session.query(Job).filter_by(kind="deliver_email")]
+    (mail,) = [m for m in mails if m["to"] == owner.email]
+    assert mail["subject"] == "Your dream is funded: 2 rewards to send"
+    assert project.title in mail["body"]
+    assert f"/projects/{project.id}/rewards/fulfilment" in mail["body"]
+    assert mail["body"].startswith("Hello Awa,")
+
+
+def test_no_mail_when_nobody_chose_a_reward(site, make_project, make_user, give):
+    from tontine.jobs.models import Job
+    from tontine.projects.services import close_project
+
+    project = make_project(goal=10)
+    give(project, make_user(), "10")
+    with unit_of_work():
+        project.deadline = utcnow() - timedelta(minutes=1)
+        db.session.add(project)
+    assert close_project(project.id) == "funded"
+    assert db.session.query(Job).filter_by(kind="deliver_email").count() == 0

@@ -249,6 +249,8 @@ def _apply_to_payment(payment: Payment, event: ProviderEvent) -> str:
     except ValueError:
         return f"unknown event kind {event.kind!r}"
     if payment.state == target or not can_move(payment.state, target):
+        if target == PaymentState.SUCCEEDED and payment.state in LATE_CAPTURE:
+            return _return_late_capture(payment, event)
         return "ignored"  # late, repeated or out of order: the stored state is newer
     if target in (PaymentState.REFUNDED, PaymentState.PARTIALLY_REFUNDED):
         return _apply_refund(payment, event.amount or payment.amount - payment.refunded_amount, event.event_id)
@@ -285,6 +287,23 @@ def _apply_to_payment(payment: Payment, event: ProviderEvent) -> str:
             legs.append(debit(AccountKind.DONATIONS, PLATFORM, Money(remaining - project_part, payment.currency)))
         post("chargeback", legs, memo=f"dispute lost on payment {payment.id}", cause=f"payment:{payment.id}:lost")
     return "applied"
+
+
+#: States a payment ends in without funds; money captured after them goes straight back.
+LATE_CAPTURE = frozenset({PaymentState.FAILED, PaymentState.CANCELLED, PaymentState.EXPIRED})
+
+
+def _return_late_capture(payment: Payment, event: ProviderEvent) -> str:
+    """The provider took the money after the checkout expired or was cancelled: the
+    contribution stays as it is (it no longer reserves a share of the goal, and the project
+    may be full), and the provider is asked to give the money back. Its refund event then
+    finds no funds held and changes nothing, so the books never see the round trip."""
+    found = registry().payment_providers.get(payment.provider)
+    if found is None:
+        return "ignored"
+    for refund_event in found.refund(payment, payment.amount, f"late-{event.event_id}"):
+        apply_event(payment.provider, refund_event)
+    return "ignored: paid too late, refund requested"
 
 
 def _apply_refund(payment: Payment, amount: int, event_id: str) -> str:

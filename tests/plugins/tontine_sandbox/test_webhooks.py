@@ -153,10 +153,13 @@ def test_succeeded_then_pending_ends_succeeded(client, pending, rows):
     assert rows.count(LedgerTransaction) == 1
 
 
-def test_a_late_success_after_expiry_is_ignored(client, pending, rows):
+def test_a_late_success_after_expiry_is_ignored(client, pending, rows, wire_webhooks):
+    """The contribution stays expired (the project may be full by now) and the money the
+    provider took too late goes back to the supporter; the books never see it."""
     from datetime import timedelta
 
     from tontine.db import unit_of_work, utcnow
+    from tontine.jobs.services import run_pending
     from tontine.payments.services import expire_stale_payments
     from tontine.projects.services import reserved
 
@@ -166,9 +169,17 @@ def test_a_late_success_after_expiry_is_ignored(client, pending, rows):
     payment = rows.get(Payment, pending.id)
     assert payment.state == PaymentState.EXPIRED
     response = deliver(client, event(pending, "succeeded"))
-    assert response.status_code == 200 and response.json["outcomes"] == ["ignored"]
+    assert response.status_code == 200
+    assert response.json["outcomes"] == ["ignored: paid too late, refund requested"]
     assert rows.get(Payment, pending.id).state == PaymentState.EXPIRED
     assert rows.count(LedgerTransaction) == 0
+    deliveries = wire_webhooks(client.application)
+    run_pending()  # the sandbox confirms the refund by webhook
+    assert any('"ignored"' in body for _, body in deliveries)
+    assert rows.count(PaymentEvent, PaymentEvent.kind == "refund") == 1
+    assert rows.get(Payment, pending.id).state == PaymentState.EXPIRED
+    assert rows.count(LedgerTransaction) == 0
+    assert deliver(client, event(pending, "succeeded")).json["outcomes"] == ["duplicate"]
     from tontine.projects.models import Project
 
     project = rows.get(Project, rows.get(Contribution, pending.contribution_id).project_id)

@@ -68,6 +68,10 @@ class FundingModel:
     def after_funding(self, project: Project) -> None:
         """Set up what follows funding (schedules, shares, rewards to fulfil)."""
 
+    def contribution_note(self, contribution: Contribution) -> str | None:
+        """A line shown with this gift in the supporter's "my gifts" (e.g. "reward sent")."""
+        return None
+
     def listing_terms(self, project: Project) -> dict[str, Any]:
         """The model's terms as shown to other instances (federation)."""
         return {}

@@ -103,6 +103,9 @@ class GiftFunding(FundingModel):
     def after_funding(self, project: Project) -> None:
         services.notify_rewards_to_send(project)
 
+    def contribution_note(self, contribution: Contribution) -> str | None:
+        return services.reward_status(contribution)
+
     def listing_terms(self, project: Project) -> dict[str, Any]:
         terms = terms_of(project)
         return {

@@ -190,10 +190,19 @@ def my_contributions():  # type: ignore[no-untyped-def]
         if ids
         else {}
     )
+    models = registry().funding_models
+    notes = {}  # what each funding model has to say about a gift ("reward sent", …)
+    for contribution in contributions:
+        project = projects.get(contribution.project_id)
+        model = models.get(project.funding_model) if project else None
+        note = model.contribution_note(contribution) if model else None
+        if note:
+            notes[contribution.id] = note
     return render_template(
         "payments/my_contributions.html",
         contributions=contributions,
         projects=projects,
+        notes=notes,
         balances=balances(AccountKind.SUPPORTER_BALANCE, current_user.id),
         offers_balance="balance" in current_app.config["PAYMENT_PROVIDERS"],
     )

@@ -168,3 +168,18 @@ def test_no_mail_when_nobody_chose_a_reward(site, make_project, make_user, give)
         db.session.add(project)
     assert close_project(project.id) == "funded"
     assert db.session.query(Job).filter_by(kind="deliver_email").count() == 0
+
+
+def test_my_gifts_says_whether_the_reward_was_sent(site, client, login, funded_with_rewards):
+    from sqlalchemy import select
+
+    from tontine.payments.models import Contribution
+    from tontine_gift.services import claim_for, set_fulfilled
+
+    owner, project, _card, _dinner, alice, bob = funded_with_rewards
+    gift = db.session.scalars(select(Contribution).where(Contribution.supporter_id == alice.id)).one()
+    set_fulfilled(project.id, claim_for(gift.id).id, owner)
+    login(client, alice)
+    assert "Reward sent: Postcard" in client.get("/my/contributions").get_data(as_text=True)
+    login(client, bob)
+    assert "Reward: Dinner (to be sent)" in client.get("/my/contributions").get_data(as_text=True)

@@ -25,7 +25,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from tontine.db import db
+from tontine.db import db, utcnow
 from tontine.errors import DomainError, Forbidden, NotFound, problem
 from tontine.extensions import csrf, registry
 from tontine.ledger.models import AccountKind
@@ -136,7 +136,8 @@ def give(project_id: int):  # type: ignore[no-untyped-def]
         details=details,
         error=error,
         raised=raised(project),
-        taking=project.state == project_states.OPEN,
+        taking=project.state == project_states.OPEN
+        and (project.deadline is None or project.deadline > utcnow()),
         balance=supporter_balance(project.currency),
     ), status
 

@@ -47,19 +47,26 @@ def register_nav_links(user: Any) -> list[tuple[str, str]]:
 
 @hookimpl
 def project_saved(project: Any) -> None:
-    """Stretch goals must lie above the goal (the terms schema does not know the goal)."""
+    """Terms that depend on the goal, which the terms schema does not see, are checked here.
+
+    Raising rolls the whole save back, so the owner gets the message and nothing is written.
+    """
     if project.funding_model != "gift":
         return
     from flask_babel import gettext as _
 
     from tontine.errors import DomainError
     from tontine.money import Money
-    from tontine_gift.funding import stretch_goals
+    from tontine_gift.funding import money_of, stretch_goals, terms_of
 
     goals = stretch_goals(project, Money(0, project.currency))
     if any(goal.amount.amount <= project.goal_amount for goal in goals):
         raise DomainError(
             _("Each stretch goal must be above the goal."), field="terms.stretch_goals"
+        )
+    if money_of(terms_of(project)["min_gift"], project.currency).amount > project.goal_amount:
+        raise DomainError(
+            _("The smallest gift cannot be more than the goal."), field="terms.min_gift"
         )
 
 

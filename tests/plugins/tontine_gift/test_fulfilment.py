@@ -177,7 +177,9 @@ def test_my_gifts_says_whether_the_reward_was_sent(site, client, login, funded_w
     from tontine_gift.services import claim_for, set_fulfilled
 
     owner, project, _card, _dinner, alice, bob = funded_with_rewards
-    gift = db.session.scalars(select(Contribution).where(Contribution.supporter_id == alice.id)).one()
+    gift = db.session.scalars(
+        select(Contribution).where(Contribution.supporter_id == alice.id)
+    ).one()
     set_fulfilled(project.id, claim_for(gift.id).id, owner)
     login(client, alice)
     assert "Reward sent: Postcard" in client.get("/my/contributions").get_data(as_text=True)

@@ -185,3 +185,21 @@ def test_listing_terms_for_other_instances(site, make_project):
         "min_gift": "5",
         "stretch_goals": [{"amount": "1500", "title": "Oven"}],
     }
+
+
+def test_the_smallest_gift_cannot_exceed_the_goal(site, make_user):
+    from tontine.projects.services import create_project
+
+    owner = make_user(roles=("supporter", "project_owner"))
+    data = {
+        "title": "A bakery",
+        "goal": "100",
+        "funding_model": "gift",
+        "story": "Bread",
+        "terms": {"min_gift": "150"},
+    }
+    with pytest.raises(DomainError) as info:
+        create_project(owner, data)
+    assert info.value.field == "terms.min_gift"
+    assert "cannot be more than the goal" in info.value.message
+    assert _count_projects() == 0

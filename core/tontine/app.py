@@ -7,12 +7,13 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, g, request
+from flask_babel import Babel
 from jinja2 import ChoiceLoader, FileSystemLoader
 
 from tontine import i18n
 from tontine.config import ConfigError, load_config
 from tontine.db import configure_sqlite, db, is_sqlite
-from tontine.extensions import Registry, babel, csrf, limiter, login_manager
+from tontine.extensions import Registry, csrf, limiter, login_manager
 from tontine.plugins import build_plugin_manager, collect
 
 DEFAULT_INSTANCE = Path(__file__).resolve().parents[2] / "instances" / "dreams"
@@ -104,7 +105,9 @@ def configure_i18n(app: Flask) -> None:
         if plugin_file and (Path(plugin_file).parent / "translations").is_dir():
             dirs.append(str(Path(plugin_file).parent / "translations"))
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(dirs)
-    babel.init_app(app, locale_selector=i18n.select_locale)
+    # One Babel per app: Flask-Babel caches translations on the Babel object, and sites with
+    # different plugins (tests, several instances in one process) have different catalogs.
+    Babel().init_app(app, locale_selector=i18n.select_locale)
     i18n.install_filters(app)
 
 

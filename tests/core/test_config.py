@@ -152,3 +152,22 @@ def test_links_use_the_configured_origin_never_the_host_header(
         assert "evil.example" not in external_url("accounts.login")
     with app.app_context():  # no request at all (jobs, CLI)
         assert external_url("accounts.login").startswith(origin + "/")
+
+
+def test_sites_in_one_process_keep_their_own_translations(tmp_path: Path) -> None:
+    """Two sites with different plugins (tests, several instances) never share a catalog."""
+    from flask_babel import gettext
+
+    def site(name: str, plugins: str) -> Any:
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "config.toml").write_text(
+            f'plugins = {plugins}\npayment_providers = []\nlocale = "fr"\nlocales = ["fr", "en"]\n'
+        )
+        return create_app(folder)
+
+    core_only, with_sandbox = site("core", "[]"), site("sandbox", '["sandbox"]')
+    with core_only.test_request_context("/", headers={"Accept-Language": "fr"}):
+        assert gettext("Abandon") == "Abandon"  # a sandbox string: not in this site's catalogs
+    with with_sandbox.test_request_context("/", headers={"Accept-Language": "fr"}):
+        assert gettext("Abandon") == "Abandonner"

@@ -181,3 +181,10 @@ def test_transfers_have_no_webhook(client, rows):
     response = client.post("/payments/webhook/manual", data=b"{}")
     assert response.status_code == 400
     assert response.json["detail"] == "manual does not receive webhooks"
+
+
+def test_staff_find_the_transfers_page_in_the_navigation(client, login, make_user):
+    login(client, make_user())
+    assert "/payments/transfers" not in client.get("/my/contributions").get_data(as_text=True)
+    login(client, make_user(roles=("moderator",)))
+    assert 'href="/payments/transfers"' in client.get("/my/contributions").get_data(as_text=True)

@@ -86,3 +86,60 @@ def test_giving_with_a_reward_through_the_form(site, client, login, draft_with_t
     assert too_little.status_code == 422
     assert "at least" in too_little.get_data(as_text=True)
     assert _contributions() == 1
+
+
+def test_the_owner_sets_the_gift_terms_in_the_project_form(
+    site, client, login, form_post, make_user
+):
+    from tontine.projects.models import Project
+
+    owner = make_user(roles=("supporter", "project_owner"))
+    login(client, owner)
+    page = client.get("/projects/new").get_data(as_text=True)
+    assert 'name="terms.mode"' in page and 'name="terms.stretch_goals"' in page
+    data = {
+        "title": "A bakery in Lyon",
+        "summary": "Bread",
+        "story": "I bake.",
+        "place": "Lyon",
+        "country": "FR",
+        "category": "food",
+        "goal": "1000",
+        "duration_days": "30",
+        "funding_model": "gift",
+        "terms.mode": "keep_it_all",
+        "terms.min_gift": "5",
+        "terms.cap_at_goal": "false",
+        "terms.stretch_goals": "1500 | An oven\n2000 a van",
+    }
+    refused = form_post(client, "/projects/new", data=data)
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 400
+    assert "Line 2" in html and "amount | title" in html
+    assert ">1500 | An oven\n2000 a van</textarea>" in html  # what the owner typed is kept
+    assert db.session.scalar(select(func.count(Project.id))) == 0
+
+    below = form_post(client, "/projects/new", data={**data, "terms.stretch_goals": "800 | Flour"})
+    assert below.status_code == 400
+    assert "above the goal" in below.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(Project.id))) == 0
+
+    saved = form_post(
+        client,
+        "/projects/new",
+        data={**data, "terms.stretch_goals": "1500 | An oven\n2000 | A van"},
+    )
+    assert saved.status_code in (302, 303)
+    project = db.session.scalars(select(Project)).one()
+    assert project.terms == {
+        "mode": "keep_it_all",
+        "min_gift": "5",
+        "cap_at_goal": False,
+        "duration_days": 30,
+        "stretch_goals": [
+            {"amount": "1500", "title": "An oven"},
+            {"amount": "2000", "title": "A van"},
+        ],
+    }
+    edit = client.get(f"/projects/{project.id}/edit").get_data(as_text=True)
+    assert ">1500 | An oven\n2000 | A van</textarea>" in edit

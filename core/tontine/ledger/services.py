@@ -6,11 +6,11 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from tontine.db import db
+from tontine.db import db, utcnow
 from tontine.ledger.models import CREDIT_NORMAL, AccountKind, LedgerAccount, LedgerTransaction, Posting
 from tontine.money import Money, check_currency
 
@@ -72,6 +72,48 @@ def check_balanced(legs: Iterable[tuple[int, str]]) -> None:
         raise UnbalancedTransaction(f"transaction does not net to zero: {unbalanced}")
 
 
+def account_ids(keys: Iterable[tuple[AccountKind, str, str]]) -> dict[tuple[AccountKind, str, str], int]:
+    """Ids of the accounts ``(kind, ref, currency)``, created if missing, in a few queries.
+
+    Used by ``post`` so that a transaction with thousands of legs (a repayment split among
+    every lender of a loan) costs a handful of statements rather than one per leg.
+    """
+    session = db.session
+    wanted = {(kind, str(ref), currency) for kind, ref, currency in keys}
+    groups: dict[tuple[AccountKind, str], list[str]] = defaultdict(list)
+    for kind, ref, currency in wanted:
+        check_currency(currency)
+        groups[(kind, currency)].append(ref)
+    found: dict[tuple[AccountKind, str, str], int] = {}
+
+    def lookup() -> None:
+        for (kind, currency), refs in groups.items():
+            for start in range(0, len(refs), 500):
+                rows = session.execute(
+                    select(LedgerAccount.ref, LedgerAccount.id).where(
+                        LedgerAccount.kind == kind,
+                        LedgerAccount.currency == currency,
+                        LedgerAccount.ref.in_(refs[start:start + 500]),
+                    )
+                )
+                found.update({(kind, ref, currency): ident for ref, ident in rows})
+
+    lookup()
+    missing = wanted - found.keys()
+    if missing:
+        try:
+            with session.begin_nested():
+                session.execute(
+                    insert(LedgerAccount),
+                    [{"kind": k, "ref": r, "currency": c, "created_at": utcnow()} for k, r, c in sorted(missing)],
+                )
+        except IntegrityError:  # some were created meanwhile: create the rest one by one
+            for kind, ref, currency in missing:
+                account(kind, ref, currency)
+        lookup()
+    return found
+
+
 def post(kind: str, legs: list[Leg], *, memo: str = "", cause: str | None = None) -> LedgerTransaction | None:
     """Write one balanced transaction; with ``cause``, at most once (returns None if done)."""
     session = db.session
@@ -85,19 +127,23 @@ def post(kind: str, legs: list[Leg], *, memo: str = "", cause: str | None = None
     check_balanced((leg.amount.amount, leg.amount.currency) for leg in legs)
     if not legs:
         raise UnbalancedTransaction("a transaction needs postings")
-    accounts = [account(leg.kind, leg.ref, leg.amount.currency) for leg in legs]
+    ids = account_ids((leg.kind, str(leg.ref), leg.amount.currency) for leg in legs)
     txn = LedgerTransaction(kind=kind, memo=memo[:200], cause=cause)
     session.add(txn)
-    for leg, acct in zip(legs, accounts, strict=True):
-        session.add(
-            Posting(
-                transaction=txn,
-                account_id=acct.id,
-                amount=leg.amount.amount,
-                currency=leg.amount.currency,
-            )
-        )
     session.flush()
+    # One multi-row INSERT; the legs were checked to balance above.
+    session.execute(
+        insert(Posting),
+        [
+            {
+                "transaction_id": txn.id,
+                "account_id": ids[(leg.kind, str(leg.ref), leg.amount.currency)],
+                "amount": leg.amount.amount,
+                "currency": leg.amount.currency,
+            }
+            for leg in legs
+        ],
+    )
     return txn
 
 

@@ -90,13 +90,13 @@ def give(project: Any, supporter: Any, amount: str, key: str) -> Any:
     return contribution
 
 
-def matches_of(project: Any) -> list[int]:
+def matches_of(project_id: int) -> list[int]:
     from sqlalchemy import select
 
     from tontine_matched.models import Match
 
     db.session.expire_all()
-    return list(db.session.scalars(select(Match.amount).where(Match.project_id == project.id).order_by(Match.id)))
+    return list(db.session.scalars(select(Match.amount).where(Match.project_id == project_id).order_by(Match.id)))
 
 
 def test_a_sponsor_doubles_each_gift_up_to_the_cap(site: Any, make_user: Any, make_project: Any) -> None:
@@ -115,7 +115,7 @@ def test_a_sponsor_doubles_each_gift_up_to_the_cap(site: Any, make_user: Any, ma
     give(project, carol, "50", "c")  # only 30 left to match
     give(project, dan, "10", "d")  # the cap is reached: no match
 
-    assert matches_of(project) == [10000, 12000, 3000]
+    assert matches_of(project.id) == [10000, 12000, 3000]
     assert raised(project) == euros("280")  # what supporters gave
     assert balance(AccountKind.PROJECT_ESCROW, project.id, "EUR") == euros("530")  # and the match
     assert balance(AccountKind.SUPPORTER_BALANCE, sponsor.id, "EUR") == euros("50")
@@ -139,7 +139,7 @@ def test_a_repeated_confirmation_matches_nothing_twice(site: Any, make_user: Any
     with unit_of_work():
         hook().contribution_confirmed(contribution=contribution)
 
-    assert matches_of(project) == [4000]
+    assert matches_of(project.id) == [4000]
     assert balance(AccountKind.PROJECT_ESCROW, project.id, "EUR") == euros("80")
     assert trial_balance() == {"EUR": 0}
 
@@ -151,7 +151,7 @@ def test_the_match_never_exceeds_the_sponsors_balance(site: Any, make_user: Any,
     give(project, make_user(), "20", "x")
     give(project, make_user(), "20", "y")
     give(project, make_user(), "20", "z")
-    assert matches_of(project) == [2000, 550]
+    assert matches_of(project.id) == [2000, 550]
     assert balance(AccountKind.SUPPORTER_BALANCE, sponsor.id, "EUR") == euros("0")
     assert trial_balance() == {"EUR": 0}
 
@@ -257,3 +257,49 @@ def test_the_walkthrough_shows_exactly_this_plugins_code() -> None:
     assert set(shown) == set(files), "docs/writing-a-plugin.md must show every file of the plugin"
     for name, code in files.items():
         assert shown[name] == code, f"{name} in docs/writing-a-plugin.md differs from {PACKAGE.name}"
+
+
+def test_end_to_end_over_http_with_the_sandbox(live_server: Any, make_user: Any, make_project: Any) -> None:
+    """A supporter gives on the live site, pays on the sandbox's page; its webhook brings the match."""
+    import requests
+
+    from tontine.testing import csrf_token_from, wait_for
+
+    server = live_server(extra_plugins=[tontine_matched])
+    with server.app.app_context():
+        sponsor = make_user(name="Fondation Lumière")
+        top_up(sponsor, "100")
+        project = make_project(funding_model="matched", goal=500,
+                               terms={"sponsor_id": sponsor.id, "match_cap": "100"})
+        make_user(email="ines@example.org", password="ines's long password")
+        project_id, sponsor_id = project.id, sponsor.id
+
+    browser = requests.Session()
+    browser.headers["Accept-Language"] = "en"
+    login_page = browser.get(f"{server.url}/account/login")
+    browser.post(f"{server.url}/account/login", data={
+        "csrf_token": csrf_token_from(login_page.text),
+        "email": "ines@example.org", "password": "ines's long password"})
+    page = browser.get(f"{server.url}/projects/{project_id}")
+    assert "Every gift is doubled" in page.text  # the plugin's page fragment, on the real page
+    give_page = browser.get(f"{server.url}/projects/{project_id}/give")
+    key = re.search(r'name="idempotency_key"[^>]*value="([^"]+)"', give_page.text).group(1)
+    checkout = browser.post(f"{server.url}/projects/{project_id}/give", data={
+        "csrf_token": csrf_token_from(give_page.text), "idempotency_key": key,
+        "amount": "30", "provider": "sandbox", "refund_to": "payment_method"})
+    assert "/sandbox/checkout/" in checkout.url
+    browser.post(checkout.url, data={"csrf_token": csrf_token_from(checkout.text), "action": "pay"})
+
+    def matched() -> list[int]:
+        with server.app.app_context():
+            try:
+                return matches_of(project_id)
+            finally:
+                db.session.remove()
+
+    assert wait_for(matched, timeout=20) == [3000]
+    with server.app.app_context():
+        assert balance(AccountKind.PROJECT_ESCROW, project_id, "EUR") == euros("60")
+        assert balance(AccountKind.SUPPORTER_BALANCE, sponsor_id, "EUR") == euros("70")
+        assert trial_balance() == {"EUR": 0}
+        db.session.remove()

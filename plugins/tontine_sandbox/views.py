@@ -44,12 +44,7 @@ ACTIONS: dict[str, list[tuple[str, str]]] = {
 
 class CheckoutForm(FlaskForm):
     action = SelectField(
-        choices=[
-            ("pay", _l("Pay")),
-            ("pay_3ds", _l("Pay with 3-D Secure")),
-            ("decline", _l("Decline")),
-            ("abandon", _l("Abandon")),
-        ],
+        choices=["pay", "pay_3ds", "decline", "abandon"],  # the page's buttons
         validators=[InputRequired(_l("Choose what happens to this payment."))],
         validate_choice=True,
     )
@@ -57,10 +52,7 @@ class CheckoutForm(FlaskForm):
 
 class ChallengeForm(FlaskForm):
     action = SelectField(
-        choices=[
-            ("authenticate", _l("Authenticate")),
-            ("fail_authentication", _l("Fail authentication")),
-        ],
+        choices=["authenticate", "fail_authentication"],
         validators=[InputRequired(_l("Choose what happens to this payment."))],
     )
 

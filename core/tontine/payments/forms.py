@@ -14,10 +14,11 @@ from wtforms.validators import InputRequired, Length, Optional, Regexp, Validati
 
 from tontine.extensions import registry
 
-REFUND_CHOICES = [
-    ("payment_method", _l("my payment method")),
-    ("balance", _l("my Tontine balance")),
-]
+#: Where refunds go if the goal is missed (value → label shown on the form).
+REFUND_LABELS = {
+    "payment_method": _l("my payment method"),
+    "balance": _l("my Tontine balance"),
+}
 
 
 def parse_amount(text: str | None) -> Decimal | None:
@@ -55,13 +56,14 @@ def new_idempotency_key() -> str:
     return secrets.token_urlsafe(24)
 
 
-def provider_choices() -> list[tuple[str, str]]:
+def provider_labels() -> dict[str, str]:
+    """The site's payment methods, in its configured order, with their labels."""
     found = registry().payment_providers
-    return [
-        (key, str(found[key].label or key))
+    return {
+        key: str(found[key].label or key)
         for key in current_app.config["PAYMENT_PROVIDERS"]
         if key in found
-    ]
+    }
 
 
 class GiveForm(FlaskForm):
@@ -81,7 +83,7 @@ class GiveForm(FlaskForm):
     anonymous = BooleanField(_l("Give anonymously (your name is not shown to the public)"))
     refund_to = RadioField(
         _l("If the goal is missed, refund to"),
-        choices=REFUND_CHOICES,
+        choices=list(REFUND_LABELS),
         default="payment_method",
         validators=[InputRequired()],
     )
@@ -95,9 +97,9 @@ class GiveForm(FlaskForm):
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.provider.choices = provider_choices()
+        self.provider.choices = list(provider_labels())
         if not self.provider.data and self.provider.choices:
-            self.provider.data = self.provider.choices[0][0]
+            self.provider.data = self.provider.choices[0]
         if not self.idempotency_key.data:
             self.idempotency_key.data = new_idempotency_key()
 

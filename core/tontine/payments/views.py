@@ -32,7 +32,14 @@ from tontine.ledger.models import AccountKind
 from tontine.ledger.services import balance, balances
 from tontine.money import Money
 from tontine.payments import services
-from tontine.payments.forms import GiveForm, MarkReceivedForm, PayoutForm, parse_amount
+from tontine.payments.forms import (
+    REFUND_LABELS,
+    GiveForm,
+    MarkReceivedForm,
+    PayoutForm,
+    parse_amount,
+    provider_labels,
+)
 from tontine.payments.models import Contribution, Payment
 from tontine.payments.provider import InvalidWebhook, StartResult
 from tontine.payments.states import PaymentState
@@ -139,6 +146,8 @@ def give(project_id: int):  # type: ignore[no-untyped-def]
         taking=project.state == project_states.OPEN
         and (project.deadline is None or project.deadline > utcnow()),
         balance=supporter_balance(project.currency),
+        provider_labels=provider_labels(),
+        refund_labels=REFUND_LABELS,
     ), status
 
 

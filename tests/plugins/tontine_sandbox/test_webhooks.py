@@ -199,3 +199,40 @@ def test_a_configured_secret_wins(make_site):
     app = make_site(SANDBOX={"webhook_secret": "from-config"})
     with app.app_context():
         assert webhook_secret() == "from-config"
+
+
+def test_refunds_from_the_provider_can_be_partial(client, pending, rows):
+    from tontine.ledger.models import AccountKind
+    from tontine.ledger.services import balance
+
+    deliver(client, event(pending, "succeeded"))
+    first = deliver(client, event(pending, "refund", event_id="evt_r1", amount=300))
+    assert first.json["outcomes"] == ["applied"]
+    contribution = rows.get(Contribution, pending.contribution_id)
+    assert contribution.state == PaymentState.PARTIALLY_REFUNDED
+    assert contribution.refunded_amount == 300
+    project_id = contribution.project_id
+    assert balance(AccountKind.PROJECT_ESCROW, project_id, "EUR").amount == 700
+    rest = deliver(client, event(pending, "refund", event_id="evt_r2", amount=5000))  # capped
+    assert rest.json["outcomes"] == ["applied"]
+    assert rows.get(Payment, pending.id).state == PaymentState.REFUNDED
+    assert rows.get(Payment, pending.id).refunded_amount == 1000
+    assert balance(AccountKind.PROJECT_ESCROW, project_id, "EUR").amount == 0
+    more = deliver(client, event(pending, "refund", event_id="evt_r3", amount=1))
+    assert more.json["outcomes"] == ["ignored"]
+    assert trial_balance() == {"EUR": 0}
+
+
+def test_a_lost_dispute_takes_the_money_back_from_the_project(client, pending, rows):
+    from tontine.ledger.models import AccountKind
+    from tontine.ledger.services import balance
+
+    deliver(client, event(pending, "succeeded"))
+    assert deliver(client, event(pending, "disputed")).json["outcomes"] == ["applied"]
+    contribution = rows.get(Contribution, pending.contribution_id)
+    assert contribution.state == PaymentState.DISPUTED
+    assert deliver(client, event(pending, "lost")).json["outcomes"] == ["applied"]
+    assert deliver(client, event(pending, "won")).json["outcomes"] == ["ignored"]  # too late
+    assert balance(AccountKind.PROJECT_ESCROW, contribution.project_id, "EUR").amount == 0
+    assert balance(AccountKind.PROVIDER_CLEARING, "sandbox", "EUR").amount == 0
+    assert trial_balance() == {"EUR": 0}

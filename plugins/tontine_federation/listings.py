@@ -26,8 +26,8 @@ GONE = frozenset({states.WITHDRAWN})
 
 
 def iso(moment: datetime | None) -> str | None:
-    """Naive UTC datetimes as ``2026-01-02T03:04:05Z``."""
-    return moment.replace(microsecond=0).isoformat() + "Z" if moment else None
+    """Naive UTC datetimes as ``2026-01-02T03:04:05.123456Z`` (precise: it orders versions)."""
+    return moment.isoformat(timespec="microseconds") + "Z" if moment else None
 
 
 def monetary(money: Money) -> dict[str, str]:
@@ -39,6 +39,17 @@ def progress(project: Project) -> tuple[Money, int]:
 
     card = cards_for([project])[0]
     return card.raised, card.backer_count
+
+
+def last_changed(project: Project) -> datetime:
+    """The listing's ``updated``: the project row's change, or a later recorded one."""
+    from tontine.db import db
+    from tontine_federation.models import ListingVersion
+
+    version = db.session.get(ListingVersion, project.id)
+    if version is not None and version.changed_at > project.updated_at:
+        return version.changed_at
+    return project.updated_at
 
 
 def summary_line(project: Project, raised: Money) -> str:
@@ -75,7 +86,7 @@ def to_ap(project: Project, *, raised: Money | None = None, backer_count: int | 
             "id": listing_id,
             "type": "Tombstone",
             "formerType": "Page",
-            "deleted": iso(project.closed_at or project.updated_at),
+            "deleted": iso(last_changed(project)),
         }
         return {"@context": context(), **doc} if with_context else doc
     if raised is None or backer_count is None:
@@ -91,7 +102,7 @@ def to_ap(project: Project, *, raised: Money | None = None, backer_count: int | 
         "url": listing_id,
         "attributedTo": urls.actor_id(),
         "published": iso(project.opened_at or project.created_at),
-        "updated": iso(project.updated_at),
+        "updated": iso(last_changed(project)),
         "to": [PUBLIC],
         "cc": [urls.followers()],
         "fundingModel": project.funding_model,

@@ -152,3 +152,17 @@ class OutgoingActivity(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     public: Mapped[bool] = mapped_column(Boolean, default=True)  #: listed in the outbox
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ListingVersion(Base):
+    """When a local listing last changed in a way peers must see (progress included).
+
+    A contribution changes what a listing says without touching the project row; this
+    time, bumped by the hooks in the same transaction, is the listing's ``updated`` so that
+    receivers can tell a newer state from an older one arriving late.
+    """
+
+    __tablename__ = "federation_listing_versions"
+
+    project_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    changed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

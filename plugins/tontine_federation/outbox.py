@@ -24,7 +24,7 @@ from tontine.projects.models import Project
 from tontine_federation import actor, urls
 from tontine_federation.contexts import PUBLIC, context
 from tontine_federation.listings import to_ap
-from tontine_federation.models import FollowState, OutgoingActivity, Peer
+from tontine_federation.models import FollowState, ListingVersion, OutgoingActivity, Peer
 from tontine_federation.outbound import FetchError, client
 from tontine_federation.settings import setting
 from tontine_federation.signatures import sign_cavage
@@ -126,8 +126,19 @@ def publish_delete(project: Project) -> None:
         deliver_to(activity, follower_inboxes())
 
 
+def touch(project_id: int, now: datetime | None = None) -> None:
+    """Record that the listing changed now (its ``updated`` for peers)."""
+    now = now or utcnow()
+    version = db.session.get(ListingVersion, project_id)
+    if version is None:
+        db.session.add(ListingVersion(project_id=project_id, changed_at=now))
+    elif version.changed_at < now:
+        version.changed_at = now
+
+
 def on_state_changed(project: Project, old_state: str, new_state: str) -> None:
     """Hook body: opening creates the listing, closing states update it, withdrawal deletes it."""
+    touch(project.id)
     if new_state == states.OPEN and old_state not in states.PUBLIC_STATES:
         publish_create(project)
     elif new_state == states.WITHDRAWN and old_state in states.PUBLIC_STATES:
@@ -137,12 +148,14 @@ def on_state_changed(project: Project, old_state: str, new_state: str) -> None:
 
 
 def on_saved(project: Project) -> None:
+    touch(project.id)
     if project.state in states.PUBLIC_STATES:
         publish_update(project)
 
 
 def on_contribution(project_id: int) -> None:
     project = db.session.get(Project, project_id)
+    touch(project_id)
     if project is not None and project.state in states.PUBLIC_STATES:
         publish_update(project)
 

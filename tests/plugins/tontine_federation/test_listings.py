@@ -135,3 +135,16 @@ def test_create_expands_with_the_page_inside(site, make_project) -> None:  # typ
     page = expanded[AS + "object"][0]
     assert page["@type"] == [AS + "Page"]
     assert page[AS + "name"][0]["@value"] == project.title
+
+
+def test_progress_changes_move_updated_forward(site, make_project) -> None:  # type: ignore[no-untyped-def]
+    from datetime import datetime
+
+    from tontine_federation import outbox
+
+    project = make_project()
+    before = to_ap(project)["updated"]
+    with unit_of_work():
+        outbox.on_contribution(project.id)  # what contribution_confirmed does
+    after = to_ap(project)["updated"]
+    assert datetime.fromisoformat(after.rstrip("Z")) > datetime.fromisoformat(before.rstrip("Z"))

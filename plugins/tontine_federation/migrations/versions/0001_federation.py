@@ -1,7 +1,7 @@
 """federation
 
 Revision ID: 0001_federation
-Revises: 
+Revises:
 Create Date: 2026-11-26 06:34:36.452831
 """
 
@@ -24,6 +24,11 @@ def upgrade() -> None:
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_federation_blocked_domains')),
     sa.UniqueConstraint('domain', name=op.f('uq_federation_blocked_domains_domain'))
+    )
+    op.create_table('federation_listing_versions',
+    sa.Column('project_id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('changed_at', sa.DateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('project_id', name=op.f('pk_federation_listing_versions'))
     )
     op.create_table('federation_outgoing_activities',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -138,5 +143,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_federation_outgoing_activities_project_id'))
 
     op.drop_table('federation_outgoing_activities')
+    op.drop_table('federation_listing_versions')
     op.drop_table('federation_blocked_domains')
     # ### end Alembic commands ###

@@ -26,7 +26,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-features=Translate,MediaRouter",
 ]
-TIMEOUT_MS = 20_000
+TIMEOUT_MS = 30_000
 
 pytestmark = pytest.mark.browser
 

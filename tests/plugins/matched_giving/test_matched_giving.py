@@ -297,7 +297,7 @@ def test_end_to_end_over_http_with_the_sandbox(live_server: Any, make_user: Any,
             finally:
                 db.session.remove()
 
-    assert wait_for(matched, timeout=20) == [3000]
+    assert wait_for(matched, timeout=30) == [3000]
     with server.app.app_context():
         assert balance(AccountKind.PROJECT_ESCROW, project_id, "EUR") == euros("60")
         assert balance(AccountKind.SUPPORTER_BALANCE, sponsor_id, "EUR") == euros("70")

@@ -85,3 +85,50 @@ def test_two_instances_follow_each_other_and_exchange_listings(pair, make_projec
     wait_for(lambda: listing_on(dreams, "Already open").deleted, timeout=20)
     page = dreams.app.test_client().get("/network").get_data(as_text=True)
     assert "Already open" not in page and "Fresh bakery" in page
+
+
+def test_a_peer_that_was_down_converges_when_it_comes_back(pair, make_project) -> None:  # type: ignore[no-untyped-def]
+    from tontine.accounts.models import User
+    from tontine.projects import services
+    from tontine.testing import LiveServer
+    from tontine_federation import peers
+    from tontine_federation.models import ReceivedActivity
+
+    dreams, micro = pair
+    kept = in_app(micro, lambda: make_project(title="Kept").id)
+    dropped = in_app(micro, lambda: make_project(title="Dropped").id)
+    in_app(dreams, lambda: peers.follow(micro.url + "/actor"))
+    wait_for(lambda: listing_on(dreams, "Kept") and listing_on(dreams, "Dropped"), timeout=20)
+
+    dreams.stop()
+    dreams._server.server_close()  # the port is free: deliveries to it fail
+
+    def change() -> None:
+        project = services.get_project(kept)
+        owner = db.session.get(User, project.owner_id)
+        services.update_project(project, owner, {"story": "Changed while you were away."})
+        gone = services.get_project(dropped)
+        services.withdraw(gone, db.session.get(User, gone.owner_id), "no longer needed")
+
+    in_app(micro, change)
+    created = in_app(micro, lambda: make_project(title="Born while away").id)
+
+    def failed_once() -> bool:
+        from tontine.jobs.models import Job
+
+        return in_app(micro, lambda: any(
+            j.attempts >= 1 and j.last_error for j in db.session.scalars(select(Job)).all()
+            if j.kind == "federation_deliver"))
+
+    wait_for(failed_once, timeout=20)
+    back = LiveServer(dreams.app, dreams.port).start()
+    try:
+        wait_for(lambda: listing_on(dreams, "Born while away"), timeout=30)
+        wait_for(lambda: listing_on(dreams, "Dropped").deleted, timeout=30)
+        wait_for(lambda: "while you were away" in listing_on(dreams, "Kept").content, timeout=30)
+        remote = listing_on(dreams, "Born while away")
+        assert remote.ap_id == f"{micro.url}/projects/{created}"
+        ids = in_app(dreams, lambda: [r.activity_id for r in db.session.scalars(select(ReceivedActivity))])
+        assert len(ids) == len(set(ids))  # nothing applied twice
+    finally:
+        back.stop()

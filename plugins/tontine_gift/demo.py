@@ -122,12 +122,16 @@ def _give(
     return count
 
 
+#: How long ago the campaign of a closed dream ended (its news comes after that).
+ENDED_DAYS_AGO = {states.FUNDED: 4, states.FAILED: 2, states.COMPLETED: 25}
+
+
 def _close(project: Project, dream: Dream) -> None:
-    """End the campaign now, as the deadline job would, then finish what follows."""
+    """End the campaign, as the deadline job would, then finish what follows."""
     with unit_of_work():
         locked = lock_row(Project, project.id)
         assert locked is not None
-        locked.deadline = utcnow() - timedelta(hours=1)
+        locked.deadline = utcnow() - timedelta(days=ENDED_DAYS_AGO[dream.state])
     outcome = projects.close_project(project.id)
     if outcome == states.FAILED:
         ids = db.session.scalars(
@@ -140,6 +144,45 @@ def _close(project: Project, dream: Dream) -> None:
             locked = lock_row(Project, project.id)
             assert locked is not None
             projects.transition(locked, states.COMPLETED, None, "rewards sent, dream came true")
+
+
+def _backdate(project_id: int, dream: Dream, rng: random.Random) -> None:
+    """Spread the campaign over past days, so pages read like a real site's history.
+
+    Only dates that nothing depends on move (the ledger's own rows are never touched).
+    """
+    from tontine.payments.models import Payment
+
+    now = utcnow()
+    with unit_of_work() as session:
+        project = lock_row(Project, project_id)
+        assert project is not None
+        if project.deadline is None:  # draft or in review: written a few days ago
+            project.created_at = now - timedelta(days=rng.randint(2, 9))
+            return
+        if project.state == states.OPEN:
+            opened = now - timedelta(days=rng.randint(12, 24), hours=rng.randint(0, 23))
+            until = now
+        else:
+            until = project.deadline
+            opened = until - timedelta(days=dream.days)
+            project.closed_at = until
+        project.opened_at = opened
+        project.created_at = opened - timedelta(days=rng.randint(3, 10))
+        gifts = session.scalars(
+            select(Contribution)
+            .where(Contribution.project_id == project.id)
+            .order_by(Contribution.id)
+        ).all()
+        span = (until - opened).total_seconds()
+        moments = sorted(rng.uniform(0.02, 0.98) * span for _ in gifts)
+        for gift, seconds in zip(gifts, moments, strict=True):
+            gift.created_at = opened + timedelta(seconds=seconds)
+            for payment in session.scalars(
+                select(Payment).where(Payment.contribution_id == gift.id)
+            ):
+                payment.created_at = gift.created_at
+                payment.updated_at = gift.created_at + timedelta(hours=rng.randint(1, 48))
 
 
 def _fulfil(project: Project, owner: User, share: float) -> None:
@@ -193,14 +236,17 @@ def load_dream(dream: Dream, owner: User, supporters: list[User], staff: User) -
         made = services.add_tier(project.id, owner, {**tier, "position": position})
         tier_ids[made.title] = made.id
     if dream.state == states.DRAFT:
+        _backdate(project.id, dream, rng)
         return project
     project = projects.submit(project, owner)
     if dream.state == states.IN_REVIEW:
+        _backdate(project.id, dream, rng)
         return project
     project = projects.approve(project, staff)
     _give(project, dream, supporters, staff, rng, tier_ids)
     if dream.state in (states.FUNDED, states.FAILED, states.COMPLETED):
         _close(project, dream)
+    _backdate(project.id, dream, rng)
     db.session.expire_all()
     project = projects.get_project(project.id)
     if dream.fulfilled_share and project.state in services.FULFILMENT_STATES:

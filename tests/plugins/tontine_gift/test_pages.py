@@ -143,3 +143,19 @@ def test_the_owner_sets_the_gift_terms_in_the_project_form(
     }
     edit = client.get(f"/projects/{project.id}/edit").get_data(as_text=True)
     assert ">1500 | An oven\n2000 | A van</textarea>" in edit
+
+
+def test_choosing_a_reward_on_the_dream_page_preselects_it(
+    site, client, login, draft_with_tiers, make_user
+):
+    project, (card,) = draft_with_tiers([{"title": "Postcard", "min_amount": "10"}])
+    html = client.get(f"/projects/{project.id}").get_data(as_text=True)
+    link = (
+        re.search(r'href="([^"]*/give\?[^"]*)">Choose this reward', html)
+        .group(1)
+        .replace("&amp;", "&")
+    )
+    login(client, make_user())
+    page = client.get(link).get_data(as_text=True)
+    assert re.search(rf'value="{card.id}"\s+checked', page)
+    assert re.search(r'name="amount"[^>]*value="10.00"', page)

@@ -166,3 +166,13 @@ class ListingVersion(Base):
 
     project_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     changed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class RemoteTombstone(Base):
+    """A remote listing deleted before we ever stored it: a late Create must not revive it."""
+
+    __tablename__ = "federation_remote_tombstones"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ap_id: Mapped[str] = mapped_column(String(URL), unique=True)
+    deleted_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from tontine.db import db
 from tontine.money import Money, MoneyError, check_currency
-from tontine_federation.models import RemoteListing
+from tontine_federation.models import RemoteListing, RemoteTombstone
 from tontine_federation.remote import RemoteRefused, id_of, origin
 from tontine_federation.sanitize import clean_html, clean_text
 
@@ -147,6 +147,10 @@ def apply(fields: dict[str, Any], peer_id: int | None) -> RemoteListing | None:
         select(RemoteListing).where(RemoteListing.ap_id == fields["ap_id"])
     ).first()
     if existing is None:
+        if db.session.scalars(
+            select(RemoteTombstone.id).where(RemoteTombstone.ap_id == fields["ap_id"])
+        ).first() is not None:
+            return None  # its Delete overtook its Create
         listing = RemoteListing(peer_id=peer_id, **fields)
         db.session.add(listing)
         return listing
@@ -158,8 +162,15 @@ def apply(fields: dict[str, Any], peer_id: int | None) -> RemoteListing | None:
 
 
 def delete(ap_id: str, sender_origin: str) -> bool:
+    """Mark a listing deleted (only by its own origin); remember ids not seen yet."""
     listing = db.session.scalars(select(RemoteListing).where(RemoteListing.ap_id == ap_id)).first()
-    if listing is None or listing.origin != sender_origin:
+    if listing is None:
+        if origin(ap_id) == sender_origin and db.session.scalars(
+            select(RemoteTombstone.id).where(RemoteTombstone.ap_id == ap_id)
+        ).first() is None:
+            db.session.add(RemoteTombstone(ap_id=ap_id))
+        return False
+    if listing.origin != sender_origin:
         return False
     listing.deleted = True
     return True

@@ -447,3 +447,10 @@ def test_unreachable_key(site, web, peer, remote) -> None:  # type: ignore[no-un
 def test_key_document_with_wrong_content_type(site, web, peer, remote) -> None:  # type: ignore[no-untyped-def]
     remote.serve("/users/site", peer.document, content_type="text/html")
     refused(web, *peer.signed(INBOX, follow(peer)), 401)
+
+
+def test_a_delete_that_overtakes_its_create_wins(site, web, peer) -> None:  # type: ignore[no-untyped-def]
+    followed(peer)
+    assert send(web, peer, activity(peer, "Delete", page(peer)["id"])).status_code == 202
+    assert send(web, peer, activity(peer, "Create", page(peer))).status_code == 202
+    assert counts()["listings"] == 0

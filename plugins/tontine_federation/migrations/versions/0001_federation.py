@@ -25,6 +25,13 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_federation_blocked_domains')),
     sa.UniqueConstraint('domain', name=op.f('uq_federation_blocked_domains_domain'))
     )
+    op.create_table('federation_remote_tombstones',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('ap_id', sa.String(length=500), nullable=False),
+    sa.Column('deleted_at', sa.DateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_federation_remote_tombstones')),
+    sa.UniqueConstraint('ap_id', name=op.f('uq_federation_remote_tombstones_ap_id'))
+    )
     op.create_table('federation_listing_versions',
     sa.Column('project_id', sa.Integer(), autoincrement=False, nullable=False),
     sa.Column('changed_at', sa.DateTime(), nullable=False),
@@ -144,5 +151,6 @@ def downgrade() -> None:
 
     op.drop_table('federation_outgoing_activities')
     op.drop_table('federation_listing_versions')
+    op.drop_table('federation_remote_tombstones')
     op.drop_table('federation_blocked_domains')
     # ### end Alembic commands ###

@@ -15,17 +15,15 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from flask import current_app
 from sqlalchemy import select
 
 from tontine.accounts.models import Role, User
 from tontine.db import db
 from tontine.money import Money
-from tontine.payments.models import Contribution
 from tontine.payments.services import contribute, mark_received
 from tontine.projects import services as projects
 from tontine.projects.models import Project
-from tontine_loan.models import FieldPartner, LendingTeam, TeamMember
+from tontine_loan.models import FieldPartner, LendingTeam
 from tontine_loan.schedule import add_months
 
 
@@ -106,7 +104,7 @@ LENDERS = (
     ("Sarah Blanc", "sarah"), ("Karim Haddad", "karim"), ("Anna Schmidt", "anna"),
 )
 TEAMS = (
-    ("Lyon solidaire", "Des collègues lyonnais qui prêtent ensemble chaque mois.", range(0, 6)),
+    ("Lyon solidaire", "Des collègues lyonnais qui prêtent ensemble chaque mois.", range(6)),
     ("Les profs prêteurs", "Des enseignants qui soutiennent l'éducation et l'artisanat.", range(5, 10)),
     ("Friends of the Mekong", "Travellers who came back wanting to help.", range(9, 15)),
 )
@@ -165,7 +163,7 @@ def _fund(project: Project, lenders: list[User], share: Decimal, moderator: User
         if ticket < 2000 and given + ticket != project.goal_amount:
             break
         details = {"team_id": teams[lender.id]} if lender.id in teams and rng.random() < 0.6 else {}
-        contribution, payment, _ = contribute(
+        _contribution, payment, _ = contribute(
             project_id=project.id, supporter=lender, amount=Money(ticket, project.currency).decimal_string(),
             provider_key="manual", idempotency_key=f"demo-{project.id}-{index}", return_url="/",
             details=details)

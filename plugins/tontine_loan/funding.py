@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from flask import current_app
@@ -67,11 +69,11 @@ class LoanFunding(FundingModel):
     page_template = "loan/project_section.html"
     form_template = "loan/give_fields.html"
     terms_template = "loan/terms_fields.html"
-    extra_transitions = {
+    extra_transitions: Mapping[str, frozenset[str]] = MappingProxyType({
         states.RUNNING: frozenset({DELINQUENT, DEFAULTED}),
         DELINQUENT: frozenset({states.RUNNING, states.COMPLETED, DEFAULTED}),
         DEFAULTED: frozenset(),
-    }
+    })
 
     def cap(self, project: Project) -> int | None:
         """Never more than the amount the borrower asked for."""

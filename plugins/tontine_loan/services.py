@@ -32,7 +32,7 @@ from tontine.db import db, lock_row, unit_of_work, utcnow
 from tontine.errors import Conflict, DomainError, Forbidden, NotFound
 from tontine.ledger.models import AccountKind
 from tontine.ledger.services import credit, debit, post
-from tontine.money import Money, MoneyError, allocate, percent_of
+from tontine.money import Money, MoneyError, allocate
 from tontine.payments.models import Contribution
 from tontine.payments.services import record_staff_action
 from tontine.payments.states import HOLDS_FUNDS
@@ -51,7 +51,6 @@ from tontine_loan.models import (
     WriteOffPart,
 )
 from tontine_loan.schedule import ScheduleError, add_months, build_schedule
-from tontine_loan.split import split_repayment
 
 REPAYING_STATES = frozenset({states.RUNNING, DELINQUENT})
 DEFAULT_AFTER_MONTHS = 6
@@ -334,97 +333,14 @@ def record_repayment(
     their shares (exactly, never beyond what each is owed). A loan repaid in the borrower's
     currency gives ``local_amount`` and the day's ``rate``: it settles the loan at the
     disbursal rate, and the currency loss is borne by the loan's rule. Retrying with the
-    same ``idempotency_key`` returns the first repayment.
+    same ``idempotency_key`` returns the first repayment. (One entry of
+    ``tontine_loan.repayments.record_repayments``.)
     """
-    if not idempotency_key or len(idempotency_key) > 80:
-        raise DomainError(_("A repayment needs an idempotency key of at most 80 characters."))
-    with unit_of_work() as session:
-        project = lock_row(Project, project_id)
-        if project is None or project.funding_model != "loan":
-            raise NotFound(_("No such loan."))
-        loan = get_loan(project.id)
-        if not can_manage(actor, project):
-            raise Forbidden(_("Only the partner's staff can record repayments."))
-        existing = session.scalars(select(Repayment).where(
-            Repayment.project_id == project.id, Repayment.idempotency_key == idempotency_key)).first()
-        if existing is not None:
-            return existing
-        if project.state not in REPAYING_STATES | {DEFAULTED}:
-            raise Conflict(_("Repayments are recorded once the loan is disbursed."))
-        write_off = session.scalars(select(WriteOff).where(WriteOff.project_id == project.id)).first()
-        if write_off is not None and write_off.borne_by == "partner":
-            raise Conflict(_("The partner already repaid the lenders for this loan."))
-        local = None
-        currency_loss = 0
-        if loan.local_currency:
-            local = _amount(local_amount, loan.local_currency, "local_amount")
-            day_rate = _parse_rate(rate, "rate")
-            assert loan.disbursal_rate is not None
-            settled = _converted(local, loan.disbursal_rate, loan.currency)
-            currency_loss = settled.amount - _converted(local, day_rate, loan.currency).amount
-            credited = settled.amount
-            if loan.currency_risk == "shared_beyond_10pct" and currency_loss > 0:
-                covered = percent_of(settled.amount, Decimal(10))
-                credited -= max(0, currency_loss - covered)
-        else:
-            if local_amount not in (None, "") or rate not in (None, ""):
-                raise DomainError(_("This loan is repaid in its own currency: give the amount only."))
-            settled = _amount(amount, loan.currency, "amount")
-            day_rate = None
-            credited = settled.amount
-        shares = shares_of(project.id)
-        owed = positions(loan, shares)
-        if write_off is not None:  # a recovery: the lenders' written-off parts are owed again
-            owed = [LenderPosition(p.share, p.entitled, p.settled, 0) for p in owed]
-        outstanding = [p.outstanding for p in owed]
-        if settled.amount > sum(outstanding):
-            raise DomainError(
-                _("This is more than the %(left)s still owed.",
-                  left=str(Money(sum(outstanding), loan.currency))), field="amount")
-        settle_parts = split_repayment(settled.amount, [s.amount for s in shares], outstanding)
-        lost = settled.amount - credited
-        loss_parts = allocate(lost, settle_parts) if lost else [0] * len(shares)
-        repayment = Repayment(
-            project_id=project.id, paid_on=paid_on, settled=settled.amount, credited=credited,
-            currency=loan.currency, local_amount=local.amount if local else None,
-            local_currency=loan.local_currency, rate=day_rate, currency_loss=currency_loss,
-            recorded_by=actor.id, idempotency_key=idempotency_key, note=note[:500],
-        )
-        session.add(repayment)
-        session.flush()
-        parts = [
-            {"repayment_id": repayment.id, "share_id": s.id, "settled": p, "credited": p - lp}
-            for s, p, lp in zip(shares, settle_parts, loss_parts, strict=True) if p
-        ]
-        if parts:
-            session.execute(insert(RepaymentPart), parts)
-        kind, ref = borrower_account(loan)
-        legs = [debit(kind, ref, Money(credited, loan.currency))]
-        legs += [
-            credit(AccountKind.SUPPORTER_BALANCE, s.lender_id or 0, Money(p - lp, loan.currency))
-            for s, p, lp in zip(shares, settle_parts, loss_parts, strict=True) if p - lp
-        ]
-        if credited:
-            post("loan_repayment", legs, memo=f"repayment {repayment.id} of loan {project.id}",
-                 cause=f"loan-repayment:{repayment.id}")
-        record_staff_action(actor, "loan_repayment", f"project:{project.id}",
-                            note or f"repayment {repayment.id}")
-        _update_standing(project, loan, today or paid_on, actor)
-    return repayment
+    from tontine_loan.repayments import RepaymentEntry, record_repayments
 
-
-def _update_standing(project: Project, loan: Loan, today: date, actor: User | None) -> None:
-    """Completed when nothing is owed; back to running once a delinquent loan caught up."""
-    from tontine.projects.services import transition
-
-    if project.state not in REPAYING_STATES:
-        return
-    left = sum(p.outstanding for p in positions(loan))
-    if left == 0:
-        transition(project, states.COMPLETED, actor, "repaid in full")
-    elif project.state == DELINQUENT and settled_total(project.id) >= due_by(loan, today):
-        loan.delinquent_since = None
-        transition(project, states.RUNNING, actor, "caught up")
+    entry = RepaymentEntry(project_id=project_id, paid_on=paid_on, idempotency_key=idempotency_key,
+                           amount=amount, local_amount=local_amount, rate=rate, note=note)
+    return record_repayments(actor, [entry], today)[0]
 
 
 # --- Arrears, default and write-off -----------------------------------------------------

@@ -106,7 +106,7 @@ def lend(make_user: Callable[..., Any]) -> Callable[..., Any]:
 
     def do_lend(project: Any, amount: str, lender: Any = None, **kw: Any) -> Any:
         lender = lender or make_user()
-        contribution, payment, _ = contribute(
+        contribution, _payment, _ = contribute(
             project_id=project.id, supporter=lender, amount=amount, provider_key="instant",
             idempotency_key=f"lend-{next(_keys)}", return_url="/", **kw)
         return contribution

@@ -66,7 +66,7 @@ def test_idle_money_is_spread_over_the_least_funded_matching_loans(loans, make_u
     from tontine.projects.services import raised
     from tontine_loan.autolend import auto_lend, save_settings
 
-    loan, sahel, risky = loans
+    loan, _sahel, risky = loans
     half_funded = loan(100)
     lend(half_funded, "50")
     empty = loan(600)

@@ -136,9 +136,9 @@ def test_a_fully_funded_loan_closes_at_once_with_each_lenders_share(make_loan, l
 def test_fixed_funding_fails_and_refunds_when_short(make_loan, lend) -> None:
     from datetime import timedelta
 
+    from tontine.db import utcnow
     from tontine.ledger.services import trial_balance
     from tontine.projects.services import close_project, get_project
-    from tontine.db import utcnow
 
     project = make_loan(goal=600)
     lend(project, "100")
@@ -204,9 +204,10 @@ def test_listing_terms_are_a_schema_org_loan(make_loan) -> None:
 
 
 def test_only_the_partners_staff_list_loans_through_it(make_project, make_user, partner, staff) -> None:
-    from tontine.projects.models import Project
-    from tontine.db import db
     from sqlalchemy import func, select
+
+    from tontine.db import db
+    from tontine.projects.models import Project
 
     outsider = make_user(roles=("supporter", "project_owner"))
     before = db.session.scalar(select(func.count()).select_from(Project))

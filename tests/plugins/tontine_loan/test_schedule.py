@@ -37,7 +37,7 @@ def reference_annuity(principal: int, percent: int, months: int) -> list[tuple[D
 
 
 def test_zero_interest_twelve_months_golden_table() -> None:
-    schedule = build_schedule(Decimal("1000"), Decimal("0"), 12, "zero_interest", start=START)
+    schedule = build_schedule(Decimal(1000), Decimal(0), 12, "zero_interest", start=START)
     assert [(i.number, i.due, i.principal, i.interest) for i in schedule] == [
         (n, add_months(START, n), Decimal("83.33"), Decimal("0.00")) for n in range(1, 12)
     ] + [(12, date(2027, 1, 15), Decimal("83.37"), Decimal("0.00"))]
@@ -47,7 +47,7 @@ def test_zero_interest_twelve_months_golden_table() -> None:
 
 
 def test_five_percent_thirty_six_months_golden_table() -> None:
-    schedule = build_schedule(Decimal("10000"), Decimal("0.05"), 36, "annuity", start=START)
+    schedule = build_schedule(Decimal(10000), Decimal("0.05"), 36, "annuity", start=START)
     assert [(i.principal, i.interest) for i in schedule] == reference_annuity(10000, 5, 36)
     # A few rows checked by hand: 10 000 × 5 %/12 = 41.67 of interest; payment 299.71.
     assert (schedule[0].principal, schedule[0].interest, schedule[0].remaining) == (
@@ -73,7 +73,7 @@ def test_annuity_payment_is_the_standard_formula_to_the_cent(principal: int, per
 
 
 def test_grace_months_are_interest_only() -> None:
-    schedule = build_schedule(Decimal("10000"), Decimal("0.05"), 36, "equal_principal",
+    schedule = build_schedule(Decimal(10000), Decimal("0.05"), 36, "equal_principal",
                               grace_months=3, start=START)
     assert len(schedule) == 36
     assert [(i.principal, i.interest) for i in schedule[:3]] == [(Decimal("0.00"), Decimal("41.67"))] * 3
@@ -85,7 +85,7 @@ def test_grace_months_are_interest_only() -> None:
 
 
 def test_annuity_after_grace_amortizes_over_the_remaining_months() -> None:
-    schedule = build_schedule(Decimal("1000"), Decimal("0.12"), 12, "annuity", grace_months=2, start=START)
+    schedule = build_schedule(Decimal(1000), Decimal("0.12"), 12, "annuity", grace_months=2, start=START)
     assert all(i.principal == 0 and i.interest == Decimal("10.00") for i in schedule[:2])
     r = Fraction(1, 100)
     payment = cents(1000 * r / (1 - (1 + r) ** -10))
@@ -93,26 +93,26 @@ def test_annuity_after_grace_amortizes_over_the_remaining_months() -> None:
 
 
 def test_xof_has_no_minor_unit() -> None:
-    schedule = build_schedule(Decimal("500000"), Decimal("0.05"), 12, "annuity", currency="XOF", start=START)
+    schedule = build_schedule(Decimal(500000), Decimal("0.05"), 12, "annuity", currency="XOF", start=START)
     assert all(i.principal == i.principal.to_integral_value() for i in schedule)
     assert str(schedule[0].interest) == "2083"  # 500 000 × 0.05/12 = 2 083.33
-    assert totals(schedule)[0] == Decimal("500000")
+    assert totals(schedule)[0] == Decimal(500000)
     with pytest.raises(ScheduleError):
-        build_schedule(Decimal("1000.50"), Decimal("0"), 12, "zero_interest", currency="XOF")
+        build_schedule(Decimal("1000.50"), Decimal(0), 12, "zero_interest", currency="XOF")
 
 
 def test_actual_365_counts_the_days_of_each_month() -> None:
-    schedule = build_schedule(Decimal("36500"), Decimal("0.10"), 3, "equal_principal",
+    schedule = build_schedule(Decimal(36500), Decimal("0.10"), 3, "equal_principal",
                               start=date(2026, 1, 1), day_count="actual/365")
     # January has 31 days, February 28: 36 500 × 10 % × 31/365 = 310; × 28/365 on 24 333.34.
     assert schedule[0].interest == Decimal("310.00")
     assert schedule[1].interest == (Decimal("24333.34") * Decimal("0.10") * 28 / 365).quantize(Decimal("0.01"))
-    thirty = build_schedule(Decimal("36500"), Decimal("0.10"), 3, "equal_principal", start=date(2026, 1, 1))
+    thirty = build_schedule(Decimal(36500), Decimal("0.10"), 3, "equal_principal", start=date(2026, 1, 1))
     assert thirty[0].interest == Decimal("304.17")
 
 
 def test_due_dates_keep_the_day_and_clamp_to_month_end() -> None:
-    schedule = build_schedule(Decimal("120"), Decimal("0"), 3, "zero_interest", start=date(2026, 1, 31))
+    schedule = build_schedule(Decimal(120), Decimal(0), 3, "zero_interest", start=date(2026, 1, 31))
     assert [i.due for i in schedule] == [date(2026, 2, 28), date(2026, 3, 31), date(2026, 4, 30)]
 
 
@@ -122,7 +122,7 @@ def test_due_dates_keep_the_day_and_clamp_to_month_end() -> None:
         ({"method": "balloon"}, "unknown method"),
         ({"months": 0}, "term"),
         ({"grace_months": 12}, "grace"),
-        ({"principal": Decimal("0")}, "positive"),
+        ({"principal": Decimal(0)}, "positive"),
         ({"principal": Decimal("10.001")}, "decimal places"),
         ({"annual_rate": Decimal("-0.01")}, "fraction"),
         ({"method": "zero_interest", "annual_rate": Decimal("0.05")}, "zero-interest"),
@@ -131,7 +131,7 @@ def test_due_dates_keep_the_day_and_clamp_to_month_end() -> None:
     ],
 )
 def test_bad_terms_are_refused_with_a_clear_message(kwargs: dict, message: str) -> None:
-    args = {"principal": Decimal("1000"), "annual_rate": Decimal("0"), "months": 12, "method": "annuity"}
+    args = {"principal": Decimal(1000), "annual_rate": Decimal(0), "months": 12, "method": "annuity"}
     args.update(kwargs)
     with pytest.raises(ScheduleError, match=message):
         build_schedule(**args)

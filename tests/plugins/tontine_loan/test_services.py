@@ -116,7 +116,7 @@ def test_a_repayment_is_split_among_lenders_in_one_transaction(funded, staff, pa
 
 def test_partial_late_and_early_repayments_repay_everyone_exactly(funded, staff) -> None:
     from tontine.projects.services import get_project
-    from tontine_loan.services import disburse, positions, get_loan, record_repayment
+    from tontine_loan.services import disburse, get_loan, positions, record_repayment
 
     project, (a, b, c) = funded()
     disburse(project.id, staff, disbursed_on=DISBURSED)
@@ -251,3 +251,28 @@ def test_lenders_share_currency_losses_beyond_ten_percent(funded, staff) -> None
     record_repayment(project.id, staff, local_amount="32798", rate="600", paid_on=date(2026, 3, 10),
                      idempotency_key="x2")
     assert bal(a) == 2250 + 2500
+
+
+def test_a_months_batch_is_recorded_at_once_or_not_at_all(funded, staff) -> None:
+    from tontine.ledger.models import LedgerTransaction
+    from tontine_loan.models import Repayment
+    from tontine_loan.repayments import RepaymentEntry, record_repayments
+    from tontine_loan.services import disburse
+
+    first, (a, b, c) = funded()
+    second, _ = funded()
+    for project in (first, second):
+        disburse(project.id, staff, disbursed_on=DISBURSED)
+    paid = date(2026, 2, 10)
+    good = [RepaymentEntry(first.id, paid, "feb", amount="50"), RepaymentEntry(second.id, paid, "feb", amount="50")]
+    bad = RepaymentEntry(second.id, paid, "feb-extra", amount="9999")
+    with pytest.raises(DomainError, match="more than"):
+        record_repayments(staff, [*good, bad])
+    assert rows(Repayment) == [] and rows(LedgerTransaction, kind="loan_repayment") == []
+    recorded = record_repayments(staff, good)
+    assert [r.project_id for r in recorded] == [first.id, second.id]
+    assert (bal(a), bal(b), bal(c)) == (2500, 1667, 833)
+    again = record_repayments(staff, good)
+    assert [r.id for r in again] == [r.id for r in recorded]
+    assert len(rows(LedgerTransaction, kind="loan_repayment")) == 2
+    assert trial_balance() == {"EUR": 0}

@@ -5,9 +5,8 @@ Revises: (new branch; depends on 0001_core)
 Create Date: 2026-11-26 06:30:29.996337
 """
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0001_loan'
 down_revision = None

@@ -5,9 +5,8 @@ Revises: 0001_loan
 Create Date: 2026-11-26 06:39:41.190128
 """
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0002_loan'
 down_revision = '0001_loan'

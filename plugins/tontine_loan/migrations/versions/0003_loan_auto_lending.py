@@ -5,9 +5,8 @@ Revises: 0002_loan
 Create Date: 2026-11-26 06:40:36.535840
 """
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0003_loan'
 down_revision = '0002_loan'

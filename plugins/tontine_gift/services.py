@@ -33,6 +33,15 @@ EDITABLE_STATES = frozenset({states.DRAFT, states.REJECTED})
 FULFILMENT_STATES = frozenset({states.FUNDED, states.RUNNING, states.COMPLETED})
 
 
+def row_id(value: Any) -> int | None:
+    """An id the database can hold, or None (a huge number in a URL is "not found", not a 500)."""
+    try:
+        ident = int(value)
+    except (TypeError, ValueError):
+        return None
+    return ident if 0 < ident < 2**31 else None
+
+
 def first_error(exc: ValidationError) -> tuple[str, str]:
     """The first (field, message) of a marshmallow error, for one clear form message."""
     field, messages = next(iter(exc.normalized_messages().items()))
@@ -111,7 +120,8 @@ def check_tier(project: Project, tier_id: int, amount: Money) -> RewardTier:
     """The tier a supporter chose, if it belongs to the project and the gift is enough."""
     from tontine.funding import ContributionRefused
 
-    tier = db.session.get(RewardTier, tier_id)
+    ident = row_id(tier_id)
+    tier = db.session.get(RewardTier, ident) if ident else None
     if tier is None or tier.project_id != project.id:
         raise ContributionRefused(_("This reward does not exist."), field="details.reward_tier_id")
     if amount.amount < tier.min_amount:
@@ -153,7 +163,8 @@ def claim(project: Project, contribution: Contribution, tier_id: int) -> RewardC
 def _owned(project_id: int, actor: User) -> Project:
     from tontine.projects.services import can_edit
 
-    project = lock_row(Project, project_id)
+    ident = row_id(project_id)
+    project = lock_row(Project, ident) if ident else None
     if project is None:
         raise NotFound(_("No such project."))
     if not can_edit(actor, project):
@@ -209,7 +220,8 @@ def add_tier(project_id: int, actor: User, data: dict[str, Any]) -> RewardTier:
 
 
 def _tier_of(project: Project, tier_id: int) -> RewardTier:
-    tier = db.session.get(RewardTier, tier_id)
+    ident = row_id(tier_id)
+    tier = db.session.get(RewardTier, ident) if ident else None
     if tier is None or tier.project_id != project.id:
         raise NotFound(_("No such reward."))
     return tier
@@ -275,11 +287,12 @@ def set_fulfilled(
     """The owner says a reward was sent (or takes it back); only once the project is funded."""
     with unit_of_work():
         project = _owned(project_id, actor)
-        if project.state not in FULFILMENT_STATES:
-            raise DomainError(_("Rewards are sent once the project is funded."), status=409)
-        claim_row = db.session.get(RewardClaim, claim_id)
+        ident = row_id(claim_id)
+        claim_row = db.session.get(RewardClaim, ident) if ident else None
         if claim_row is None or claim_row.tier.project_id != project.id:
             raise NotFound(_("No such reward claim."))
+        if project.state not in FULFILMENT_STATES:
+            raise DomainError(_("Rewards are sent once the project is funded."), status=409)
         contribution = db.session.get(Contribution, claim_row.contribution_id)
         if contribution is None or contribution.state not in HOLDS_FUNDS:
             raise DomainError(_("This gift was not paid: there is no reward to send."), status=409)

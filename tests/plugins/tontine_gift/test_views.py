@@ -159,3 +159,38 @@ def test_an_unknown_project_or_reward_is_404(site, client, login, owner_and_draf
     login(client, owner)
     assert client.get("/projects/999999/rewards").status_code == 404
     assert client.get(f"/projects/{project.id}/rewards/999999/edit").status_code == 404
+
+
+def test_absurd_ids_are_not_found(site, client, login, form_post, owner_and_draft, add_tier):
+    owner, project = owner_and_draft
+    add_tier(project, title="Postcard", min_amount="10")
+    login(client, owner)
+    huge = 10**30
+    assert client.get(f"/projects/{huge}/rewards").status_code == 404
+    assert client.get(f"/projects/{project.id}/rewards/{huge}/edit").status_code == 404
+    page = f"/projects/{project.id}/rewards"
+    assert (
+        form_post(client, page, f"/projects/{project.id}/rewards/{huge}/delete").status_code == 404
+    )
+    assert (
+        form_post(client, page, f"/projects/{project.id}/rewards/claims/{huge}").status_code == 404
+    )
+
+
+def test_an_absurd_reward_choice_is_refused_clearly(site, make_project, make_user, give):
+    import pytest
+
+    from tontine.funding import ContributionRefused
+    from tontine.payments.services import contribute
+
+    project = make_project(goal=1000)
+    with pytest.raises(ContributionRefused, match="does not exist|Choose a reward"):
+        contribute(
+            project_id=project.id,
+            supporter=make_user(),
+            amount="20",
+            provider_key="instant",
+            idempotency_key="huge",
+            return_url="/",
+            details={"reward_tier_id": str(10**30)},
+        )

@@ -209,7 +209,13 @@ class RewardTierSchema(Schema):
         ),
         error_messages={"invalid": _l("A whole number, or empty for no limit.")},
     )
-    position = fields.Integer(load_default=None, allow_none=True, strict=False)
+    position = fields.Integer(
+        load_default=None,
+        allow_none=True,
+        strict=False,
+        validate=validate.Range(min=0, max=1000, error=_l("A number from 0 to 1000.")),
+        error_messages={"invalid": _l("A number from 0 to 1000.")},
+    )
 
     @pre_load
     def _from_form(self, data: Any, **_kw: Any) -> Any:

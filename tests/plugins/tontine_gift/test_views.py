@@ -55,6 +55,9 @@ def test_the_owner_adds_a_reward(site, client, login, form_post, owner_and_draft
         ({"title": "Postcard", "min_amount": "10", "quantity": "many"}, "A whole number"),
         ({"title": "Postcard", "min_amount": "10", "quantity": "0"}, "Between 1 and"),
         ({"title": "x" * 121, "min_amount": "10"}, "1 to 120 characters"),
+        ({"title": "Postcard", "min_amount": "10", "position": "first"}, "A number from 0 to 1000"),
+        ({"title": "Postcard", "min_amount": "10", "description": "x" * 2001}, "At most 2000"),
+        ({"title": "Postcard", "min_amount": "10", "quantity": "2.5"}, "A whole number"),
     ],
 )
 def test_bad_rewards_get_a_clear_message_and_nothing_is_saved(

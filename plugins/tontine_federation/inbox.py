@@ -21,6 +21,7 @@ from limits import parse as parse_limit
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from tontine.db import db, unit_of_work
 from tontine.projects import states
@@ -184,6 +185,13 @@ def receive(method: str, path: str, headers: dict[str, str], read_body: Any,
     except (RemoteRefused, SignatureRejected) as exc:
         db.session.rollback()
         return Outcome(exc.status, exc.message)
+    except IntegrityError:
+        db.session.rollback()  # the same activity, applied by a concurrent request
+        return Outcome(202, "already received")
+    except (ValueError, TypeError, KeyError, AttributeError, OverflowError):
+        db.session.rollback()
+        log.warning("inbox: activity refused as malformed", exc_info=True)
+        return Outcome(400, "the activity could not be understood")
 
 
 def _receive(method: str, path: str, headers: dict[str, str], read_body: Any,

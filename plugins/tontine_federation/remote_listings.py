@@ -38,10 +38,10 @@ def parse_time(value: Any, field: str, required: bool = False) -> datetime | Non
         raise _refuse(f"{field} is not a date")
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError as exc:
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(UTC).replace(tzinfo=None)
+    except (ValueError, OverflowError) as exc:
         raise _refuse(f"{field} is not a date") from exc
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
     return moment
 
 

@@ -454,3 +454,4 @@ def test_a_delete_that_overtakes_its_create_wins(site, web, peer) -> None:  # ty
     assert send(web, peer, activity(peer, "Delete", page(peer)["id"])).status_code == 202
     assert send(web, peer, activity(peer, "Create", page(peer))).status_code == 202
     assert counts()["listings"] == 0
+

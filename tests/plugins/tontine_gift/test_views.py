@@ -197,3 +197,15 @@ def test_an_absurd_reward_choice_is_refused_clearly(site, make_project, make_use
             return_url="/",
             details={"reward_tier_id": str(10**30)},
         )
+
+
+def test_a_rejected_project_gets_its_rewards_fixed(site, client, login, form_post, owner_and_draft):
+    from tontine.projects.services import walk_to
+
+    owner, project = owner_and_draft
+    walk_to(project, "rejected")
+    login(client, owner)
+    url = f"/projects/{project.id}/rewards"
+    response = form_post(client, url, data={"title": "Postcard", "min_amount": "10"})
+    assert response.status_code == 302
+    assert [t.title for t in _tiers(project)] == ["Postcard"]

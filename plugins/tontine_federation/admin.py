@@ -34,8 +34,9 @@ def admins_only() -> None:
         abort(403)
 
 
-def _page(follow_form: FollowForm | None = None, block_form: BlockForm | None = None,
-          status: int = 200):  # type: ignore[no-untyped-def]
+def _page(
+    follow_form: FollowForm | None = None, block_form: BlockForm | None = None, status: int = 200
+):  # type: ignore[no-untyped-def]
     blocked = db.session.scalars(select(BlockedDomain).order_by(BlockedDomain.domain)).all()
     body = render_template(
         "federation/admin.html",

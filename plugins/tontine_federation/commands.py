@@ -100,8 +100,9 @@ def list_peers() -> None:
     if not rows:
         click.echo("no peers yet")
     for row in rows:
-        flags = " ".join(f for f, on in (("UNAVAILABLE", row["unavailable"]),
-                                           ("BLOCKED", row["blocked"])) if on)
+        flags = " ".join(
+            f for f, on in (("UNAVAILABLE", row["unavailable"]), ("BLOCKED", row["blocked"])) if on
+        )
         click.echo(
             f"{row['handle'] or row['actor']}  following={row['following']} "
             f"followed={row['followed']} last_delivery={row['last_delivery'] or '-'} "

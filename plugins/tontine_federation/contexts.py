@@ -62,5 +62,9 @@ def document_loader(url: str, options: dict[str, Any] | None = None) -> dict[str
             {"url": url},
             code="loading document failed",
         ) from None
-    return {"contentType": "application/ld+json", "contextUrl": None, "documentUrl": url,
-            "document": document}
+    return {
+        "contentType": "application/ld+json",
+        "contextUrl": None,
+        "documentUrl": url,
+        "document": document,
+    }

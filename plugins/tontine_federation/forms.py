@@ -9,9 +9,11 @@ from wtforms.validators import DataRequired, Length
 
 
 class FollowForm(FlaskForm):
-    target = StringField(_l("Instance address or handle"),
-                         validators=[DataRequired(), Length(max=300)],
-                         description=_l("For example @tontine@other.example or https://other.example/actor"))
+    target = StringField(
+        _l("Instance address or handle"),
+        validators=[DataRequired(), Length(max=300)],
+        description=_l("For example @tontine@other.example or https://other.example/actor"),
+    )
 
 
 class BlockForm(FlaskForm):

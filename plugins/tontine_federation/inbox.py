@@ -105,9 +105,12 @@ def is_blocked(host: str) -> bool:
     candidates = [host]
     parts = host.split(".")
     candidates += [".".join(parts[i:]) for i in range(1, len(parts))]
-    return db.session.scalar(
-        select(BlockedDomain.id).where(BlockedDomain.domain.in_(candidates)).limit(1)
-    ) is not None
+    return (
+        db.session.scalar(
+            select(BlockedDomain.id).where(BlockedDomain.domain.in_(candidates)).limit(1)
+        )
+        is not None
+    )
 
 
 def claimed_key_host(headers: dict[str, str]) -> str:
@@ -125,7 +128,7 @@ def claimed_key_host(headers: dict[str, str]) -> str:
     start = sig_input.find(marker)
     if start >= 0:
         end = sig_input.find('"', start + len(marker))
-        return host_of(sig_input[start + len(marker): end])
+        return host_of(sig_input[start + len(marker) : end])
     return ""
 
 
@@ -154,8 +157,12 @@ class KeyDirectory:
             if peer is not None:
                 self.from_cache = True
                 self.owner = RemoteActor(
-                    id=peer.actor_id, inbox=peer.inbox, shared_inbox=peer.shared_inbox,
-                    key_id=peer.key_id, public_key_pem=peer.public_key_pem, name=peer.name,
+                    id=peer.actor_id,
+                    inbox=peer.inbox,
+                    shared_inbox=peer.shared_inbox,
+                    key_id=peer.key_id,
+                    public_key_pem=peer.public_key_pem,
+                    name=peer.name,
                     preferred_username=peer.handle.split("@", 1)[0],
                 )
                 return load_public_key(peer.public_key_pem)
@@ -175,8 +182,14 @@ class KeyDirectory:
 # --- the pipeline ----------------------------------------------------------------------------------
 
 
-def receive(method: str, path: str, headers: dict[str, str], read_body: Any,
-            content_length: int | None, remote_addr: str) -> Outcome:
+def receive(
+    method: str,
+    path: str,
+    headers: dict[str, str],
+    read_body: Any,
+    content_length: int | None,
+    remote_addr: str,
+) -> Outcome:
     """Run one inbox POST through every rule; returns the status to answer."""
     try:
         return _receive(method, path, headers, read_body, content_length, remote_addr)
@@ -194,8 +207,14 @@ def receive(method: str, path: str, headers: dict[str, str], read_body: Any,
         return Outcome(400, "the activity could not be understood")
 
 
-def _receive(method: str, path: str, headers: dict[str, str], read_body: Any,
-             content_length: int | None, remote_addr: str) -> Outcome:
+def _receive(
+    method: str,
+    path: str,
+    headers: dict[str, str],
+    read_body: Any,
+    content_length: int | None,
+    remote_addr: str,
+) -> Outcome:
     limit = int(setting("max_inbox_bytes"))
     if content_length is not None and content_length > limit:
         raise TooLarge("the activity is too large")
@@ -213,7 +232,11 @@ def _receive(method: str, path: str, headers: dict[str, str], read_body: Any,
     if not isinstance(activity, dict):
         raise RemoteRefused("the body is not a JSON object")
     check_depth(activity)
-    activity_id, actor_id, kind = activity.get("id"), id_of(activity.get("actor")), activity.get("type")
+    activity_id, actor_id, kind = (
+        activity.get("id"),
+        id_of(activity.get("actor")),
+        activity.get("type"),
+    )
     if not isinstance(kind, str) or origin(activity_id) is None or origin(actor_id) is None:
         raise RemoteRefused("an activity needs an id, a type and an actor")
     if is_blocked(host_of(actor_id)):
@@ -253,9 +276,12 @@ def _receive(method: str, path: str, headers: dict[str, str], read_body: Any,
 
 
 def _already_received(activity_id: str) -> bool:
-    return db.session.scalars(
-        select(ReceivedActivity.id).where(ReceivedActivity.activity_id == activity_id)
-    ).first() is not None
+    return (
+        db.session.scalars(
+            select(ReceivedActivity.id).where(ReceivedActivity.activity_id == activity_id)
+        ).first()
+        is not None
+    )
 
 
 def prefetch(activity: dict[str, Any], signer: RemoteActor) -> dict[str, Any] | None:
@@ -271,6 +297,22 @@ def prefetch(activity: dict[str, Any], signer: RemoteActor) -> dict[str, Any] | 
     if _followed_peer(signer) is None:
         return None  # we do not take Announces from instances we do not follow
     return fetch(object_id, expected_origin=object_origin)
+
+
+def prune_received(payload: dict[str, Any] | None = None) -> int:
+    """Job: forget activity ids older than ``received_ids_days``.
+
+    A replay of something that old carries a signature far outside the window and is
+    refused before the id is looked at; the origin stops retrying after about three days.
+    """
+    from tontine.db import utcnow
+
+    cutoff = utcnow() - timedelta(days=float(setting("received_ids_days")))
+    with unit_of_work() as session:
+        result = session.execute(
+            ReceivedActivity.__table__.delete().where(ReceivedActivity.received_at < cutoff)
+        )
+    return int(result.rowcount or 0)
 
 
 # --- activities ------------------------------------------------------------------------------------
@@ -290,8 +332,12 @@ def _peer(signer: RemoteActor) -> Peer:
     return peer
 
 
-def on_follow(activity: dict[str, Any], signer: RemoteActor, sender_origin: str,
-              fetched: dict[str, Any] | None = None) -> None:
+def on_follow(
+    activity: dict[str, Any],
+    signer: RemoteActor,
+    sender_origin: str,
+    fetched: dict[str, Any] | None = None,
+) -> None:
     if id_of(activity.get("object")) != urls.actor_id():
         raise RemoteRefused("only the instance actor can be followed", status=422)
     peer = _peer(signer)
@@ -315,8 +361,12 @@ def accept_follower(peer: Peer) -> None:
             "type": "Accept",
             "actor": urls.actor_id(),
             "to": [peer.actor_id],
-            "object": {"id": follow_id, "type": "Follow", "actor": peer.actor_id,
-                       "object": urls.actor_id()},
+            "object": {
+                "id": follow_id,
+                "type": "Follow",
+                "actor": peer.actor_id,
+                "object": urls.actor_id(),
+            },
         },
         public=False,
     )
@@ -325,17 +375,27 @@ def accept_follower(peer: Peer) -> None:
         select(Project).where(Project.state == states.OPEN).order_by(Project.id)
     ).all()
     for project in open_projects:
-        create, _ = outbox.record(f"{urls.listing(project.id)}#create", "Create", project_id=project.id)
+        create, _ = outbox.record(
+            f"{urls.listing(project.id)}#create", "Create", project_id=project.id
+        )
         outbox.deliver_to(create, [peer.delivery_inbox])
 
 
-def on_accept(activity: dict[str, Any], signer: RemoteActor, sender_origin: str,
-              fetched: dict[str, Any] | None = None) -> None:
+def on_accept(
+    activity: dict[str, Any],
+    signer: RemoteActor,
+    sender_origin: str,
+    fetched: dict[str, Any] | None = None,
+) -> None:
     _answer(activity, signer, FollowState.ACCEPTED)
 
 
-def on_reject(activity: dict[str, Any], signer: RemoteActor, sender_origin: str,
-              fetched: dict[str, Any] | None = None) -> None:
+def on_reject(
+    activity: dict[str, Any],
+    signer: RemoteActor,
+    sender_origin: str,
+    fetched: dict[str, Any] | None = None,
+) -> None:
     _answer(activity, signer, FollowState.REJECTED)
 
 
@@ -347,8 +407,12 @@ def _answer(activity: dict[str, Any], signer: RemoteActor, state: FollowState) -
     peer.following = state
 
 
-def on_undo(activity: dict[str, Any], signer: RemoteActor, sender_origin: str,
-            fetched: dict[str, Any] | None = None) -> None:
+def on_undo(
+    activity: dict[str, Any],
+    signer: RemoteActor,
+    sender_origin: str,
+    fetched: dict[str, Any] | None = None,
+) -> None:
     inner = activity.get("object")
     inner_id = id_of(inner)
     peer = db.session.scalars(select(Peer).where(Peer.actor_id == signer.id)).first()
@@ -367,8 +431,12 @@ def _followed_peer(signer: RemoteActor) -> Peer | None:
     return peer if peer is not None and peer.following == FollowState.ACCEPTED else None
 
 
-def on_create_or_update(activity: dict[str, Any], signer: RemoteActor, sender_origin: str,
-                        fetched: dict[str, Any] | None = None) -> None:
+def on_create_or_update(
+    activity: dict[str, Any],
+    signer: RemoteActor,
+    sender_origin: str,
+    fetched: dict[str, Any] | None = None,
+) -> None:
     page = activity.get("object")
     if not isinstance(page, dict):
         raise RemoteRefused("Create and Update carry the object")
@@ -381,8 +449,12 @@ def on_create_or_update(activity: dict[str, Any], signer: RemoteActor, sender_or
     remote_listings.apply(fields, peer.id)
 
 
-def on_delete(activity: dict[str, Any], signer: RemoteActor, sender_origin: str,
-              fetched: dict[str, Any] | None = None) -> None:
+def on_delete(
+    activity: dict[str, Any],
+    signer: RemoteActor,
+    sender_origin: str,
+    fetched: dict[str, Any] | None = None,
+) -> None:
     object_id = id_of(activity.get("object"))
     if object_id is None:
         raise RemoteRefused("Delete needs an object")
@@ -391,8 +463,12 @@ def on_delete(activity: dict[str, Any], signer: RemoteActor, sender_origin: str,
     remote_listings.delete(object_id, sender_origin)
 
 
-def on_announce(activity: dict[str, Any], signer: RemoteActor, sender_origin: str,
-                fetched: dict[str, Any] | None = None) -> None:
+def on_announce(
+    activity: dict[str, Any],
+    signer: RemoteActor,
+    sender_origin: str,
+    fetched: dict[str, Any] | None = None,
+) -> None:
     """Store the announced listing as fetched from its own origin (never the embedded copy)."""
     if fetched is None or fetched.get("type") != "Page" or _followed_peer(signer) is None:
         return

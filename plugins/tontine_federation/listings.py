@@ -59,9 +59,7 @@ def summary_line(project: Project, raised: Money) -> str:
         parts.append(project.person.name)
     if project.place:
         parts.append(project.place)
-    parts.append(
-        _("%(raised)s raised of %(goal)s", raised=str(raised), goal=str(project.goal))
-    )
+    parts.append(_("%(raised)s raised of %(goal)s", raised=str(raised), goal=str(project.goal)))
     line = " · ".join(parts)
     if project.summary:
         line = f"{project.summary} — {line}"
@@ -77,8 +75,13 @@ def image_for(project: Project) -> dict[str, str] | None:
     return {"type": "Image", "url": urls.media(key), "name": project.title}
 
 
-def to_ap(project: Project, *, raised: Money | None = None, backer_count: int | None = None,
-          with_context: bool = True) -> dict[str, Any]:
+def to_ap(
+    project: Project,
+    *,
+    raised: Money | None = None,
+    backer_count: int | None = None,
+    with_context: bool = True,
+) -> dict[str, Any]:
     """The AS2 document for a project: a ``Page``, or a ``Tombstone`` once withdrawn."""
     listing_id = urls.listing(project.id)
     if project.state in GONE:

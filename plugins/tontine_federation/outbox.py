@@ -58,14 +58,23 @@ def _slot(now: datetime) -> tuple[int, datetime]:
     return slot, datetime.fromtimestamp((slot + 1) * seconds)
 
 
-def record(ap_id: str, kind: str, *, project_id: int | None = None,
-           payload: dict[str, Any] | None = None, public: bool = True) -> tuple[OutgoingActivity, bool]:
+def record(
+    ap_id: str,
+    kind: str,
+    *,
+    project_id: int | None = None,
+    payload: dict[str, Any] | None = None,
+    public: bool = True,
+) -> tuple[OutgoingActivity, bool]:
     """The activity with this id, created if new; True when it was created now."""
-    existing = db.session.scalars(select(OutgoingActivity).where(OutgoingActivity.ap_id == ap_id)).first()
+    existing = db.session.scalars(
+        select(OutgoingActivity).where(OutgoingActivity.ap_id == ap_id)
+    ).first()
     if existing is not None:
         return existing, False
-    activity = OutgoingActivity(ap_id=ap_id, type=kind, project_id=project_id,
-                                payload=payload or {}, public=public)
+    activity = OutgoingActivity(
+        ap_id=ap_id, type=kind, project_id=project_id, payload=payload or {}, public=public
+    )
     db.session.add(activity)
     db.session.flush()
     return activity, True
@@ -86,7 +95,9 @@ def unavailable_inboxes(inboxes: list[str]) -> set[str]:
     return {inbox for inbox, down in state.items() if down}
 
 
-def deliver_to(activity: OutgoingActivity, inboxes: list[str], run_at: datetime | None = None) -> None:
+def deliver_to(
+    activity: OutgoingActivity, inboxes: list[str], run_at: datetime | None = None
+) -> None:
     """One job per inbox (a second call for the same pair adds nothing).
 
     An unavailable peer's delivery is put off (``unavailable_retry_hours``) so that it is
@@ -106,7 +117,9 @@ def deliver_to(activity: OutgoingActivity, inboxes: list[str], run_at: datetime 
 
 
 def publish_create(project: Project) -> None:
-    activity, created = record(f"{urls.listing(project.id)}#create", "Create", project_id=project.id)
+    activity, created = record(
+        f"{urls.listing(project.id)}#create", "Create", project_id=project.id
+    )
     if created:
         deliver_to(activity, follower_inboxes())
 
@@ -121,7 +134,9 @@ def publish_update(project: Project, now: datetime | None = None) -> None:
 
 
 def publish_delete(project: Project) -> None:
-    activity, created = record(f"{urls.listing(project.id)}#delete", "Delete", project_id=project.id)
+    activity, created = record(
+        f"{urls.listing(project.id)}#delete", "Delete", project_id=project.id
+    )
     if created:
         deliver_to(activity, follower_inboxes())
 
@@ -241,5 +256,7 @@ def _record_outcome(inbox: str, ok: bool) -> None:
                 peer.unavailable = False
             elif peer.failing_since is None:
                 peer.failing_since = now
-            elif now - peer.failing_since > timedelta(days=float(setting("unavailable_after_days"))):
+            elif now - peer.failing_since > timedelta(
+                days=float(setting("unavailable_after_days"))
+            ):
                 peer.unavailable = True

@@ -49,20 +49,32 @@ def resolve(target: str) -> RemoteActor:
     resource = quote(f"acct:{name}@{host}", safe=":@")
     finger = f"{_scheme_for(host)}://{host}/.well-known/webfinger?resource={resource}"
     try:
-        response = client().get(finger, headers={"Accept": "application/jrd+json, application/json"})
+        response = client().get(
+            finger, headers={"Accept": "application/jrd+json, application/json"}
+        )
         document = response.json() if response.status == 200 else None
     except (FetchError, ValueError) as exc:
-        raise DomainError(_("Could not look up %(handle)s: %(error)s", handle=target, error=str(exc))) from exc
+        raise DomainError(
+            _("Could not look up %(handle)s: %(error)s", handle=target, error=str(exc))
+        ) from exc
     links = document.get("links") if isinstance(document, dict) else None
     actor_url = next(
-        (link.get("href") for link in links or [] if isinstance(link, dict)
-         and link.get("rel") == "self" and "json" in str(link.get("type", ""))),
+        (
+            link.get("href")
+            for link in links or []
+            if isinstance(link, dict)
+            and link.get("rel") == "self"
+            and "json" in str(link.get("type", ""))
+        ),
         None,
     )
     if not isinstance(actor_url, str):
         raise DomainError(_("%(handle)s has no ActivityPub actor.", handle=target))
     found = _fetch(actor_url)
-    if found.preferred_username.lower() != name.lower() or urlsplit(found.id).netloc.lower() != host:
+    if (
+        found.preferred_username.lower() != name.lower()
+        or urlsplit(found.id).netloc.lower() != host
+    ):
         raise DomainError(_("%(handle)s does not resolve back to itself.", handle=target))
     return found
 
@@ -73,7 +85,9 @@ def _fetch(actor_url: str) -> RemoteActor:
     try:
         return fetch_actor(actor_url)
     except RemoteRefused as exc:
-        raise DomainError(_("Could not fetch %(url)s: %(error)s", url=actor_url, error=exc.message)) from exc
+        raise DomainError(
+            _("Could not fetch %(url)s: %(error)s", url=actor_url, error=exc.message)
+        ) from exc
 
 
 def is_blocked_domain(host: str) -> bool:
@@ -107,9 +121,16 @@ def follow(target: str) -> Peer:
         follow_id = f"{urls.actor_id()}#follows/{uuid.uuid4().hex}"
         peer.following, peer.our_follow_id = FollowState.PENDING, follow_id
         activity, _created = outbox.record(
-            follow_id, "Follow", public=False,
-            payload={"id": follow_id, "type": "Follow", "actor": urls.actor_id(),
-                     "object": peer.actor_id, "to": [peer.actor_id]},
+            follow_id,
+            "Follow",
+            public=False,
+            payload={
+                "id": follow_id,
+                "type": "Follow",
+                "actor": urls.actor_id(),
+                "object": peer.actor_id,
+                "to": [peer.actor_id],
+            },
         )
         outbox.deliver_to(activity, [peer.inbox])
     return peer
@@ -131,11 +152,21 @@ def unfollow(target: str) -> Peer:
         if peer.our_follow_id and peer.following != FollowState.NONE:
             undo_id = f"{peer.our_follow_id}/undo"
             activity, _created = outbox.record(
-                undo_id, "Undo", public=False,
-                payload={"id": undo_id, "type": "Undo", "actor": urls.actor_id(),
-                         "to": [peer.actor_id],
-                         "object": {"id": peer.our_follow_id, "type": "Follow",
-                                    "actor": urls.actor_id(), "object": peer.actor_id}},
+                undo_id,
+                "Undo",
+                public=False,
+                payload={
+                    "id": undo_id,
+                    "type": "Undo",
+                    "actor": urls.actor_id(),
+                    "to": [peer.actor_id],
+                    "object": {
+                        "id": peer.our_follow_id,
+                        "type": "Follow",
+                        "actor": urls.actor_id(),
+                        "object": peer.actor_id,
+                    },
+                },
             )
             outbox.deliver_to(activity, [peer.inbox])
         peer.following, peer.our_follow_id = FollowState.NONE, None
@@ -158,11 +189,21 @@ def refuse(target: str) -> Peer:
         if peer.followed == FollowState.PENDING and peer.their_follow_id:
             reject_id = f"{urls.actor_id()}#rejects/{uuid.uuid4().hex}"
             activity, _created = outbox.record(
-                reject_id, "Reject", public=False,
-                payload={"id": reject_id, "type": "Reject", "actor": urls.actor_id(),
-                         "to": [peer.actor_id],
-                         "object": {"id": peer.their_follow_id, "type": "Follow",
-                                    "actor": peer.actor_id, "object": urls.actor_id()}},
+                reject_id,
+                "Reject",
+                public=False,
+                payload={
+                    "id": reject_id,
+                    "type": "Reject",
+                    "actor": urls.actor_id(),
+                    "to": [peer.actor_id],
+                    "object": {
+                        "id": peer.their_follow_id,
+                        "type": "Follow",
+                        "actor": peer.actor_id,
+                        "object": urls.actor_id(),
+                    },
+                },
             )
             outbox.deliver_to(activity, [peer.inbox])
         peer.followed = FollowState.REJECTED
@@ -182,7 +223,9 @@ def block(domain: str, reason: str = "") -> BlockedDomain:
     """Block a domain and its subdomains: 403 for their requests, their listings hidden."""
     value = normal_domain(domain)
     with unit_of_work() as session:
-        existing = session.scalars(select(BlockedDomain).where(BlockedDomain.domain == value)).first()
+        existing = session.scalars(
+            select(BlockedDomain).where(BlockedDomain.domain == value)
+        ).first()
         if existing is not None:
             return existing
         blocked = BlockedDomain(domain=value, reason=reason[:500])
@@ -193,7 +236,9 @@ def block(domain: str, reason: str = "") -> BlockedDomain:
 def unblock(domain: str) -> None:
     value = normal_domain(domain)
     with unit_of_work() as session:
-        existing = session.scalars(select(BlockedDomain).where(BlockedDomain.domain == value)).first()
+        existing = session.scalars(
+            select(BlockedDomain).where(BlockedDomain.domain == value)
+        ).first()
         if existing is not None:
             session.delete(existing)
 

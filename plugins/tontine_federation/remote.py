@@ -74,8 +74,11 @@ def fetch(url: str, expected_origin: str | None = None) -> dict[str, Any]:
         raise RemoteRefused("not an http(s) URL")
     try:
         response = client().get(
-            url, headers={"Accept": 'application/activity+json, application/ld+json; '
-                                    'profile="https://www.w3.org/ns/activitystreams"'},
+            url,
+            headers={
+                "Accept": "application/activity+json, application/ld+json; "
+                'profile="https://www.w3.org/ns/activitystreams"'
+            },
             sign=_sign,
         )
     except FetchError as exc:
@@ -155,14 +158,24 @@ def actor_from(document: dict[str, Any]) -> RemoteActor:
         if not isinstance(key, dict):
             continue
         pem, key_id, owner = key.get("publicKeyPem"), key.get("id"), key.get("owner")
-        if isinstance(pem, str) and isinstance(key_id, str) and owner == actor_id and len(pem) < 10_000:
+        if (
+            isinstance(pem, str)
+            and isinstance(key_id, str)
+            and owner == actor_id
+            and len(pem) < 10_000
+        ):
             if origin(key_id) != actor_origin:
                 continue
             load_public_key(pem)  # refuses what we cannot read
             name = document.get("name") if isinstance(document.get("name"), str) else ""
             username = document.get("preferredUsername")
             return RemoteActor(
-                id=actor_id, inbox=inbox, shared_inbox=shared, key_id=key_id, public_key_pem=pem,
-                name=name[:200], preferred_username=username if isinstance(username, str) else "",
+                id=actor_id,
+                inbox=inbox,
+                shared_inbox=shared,
+                key_id=key_id,
+                public_key_pem=pem,
+                name=name[:200],
+                preferred_username=username if isinstance(username, str) else "",
             )
     raise RemoteRefused("the actor has no public key of its own", status=401)

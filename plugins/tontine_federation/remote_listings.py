@@ -37,7 +37,7 @@ def parse_time(value: Any, field: str, required: bool = False) -> datetime | Non
     if not isinstance(value, str) or len(value) > 40:
         raise _refuse(f"{field} is not a date")
     try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(value)
         if moment.tzinfo is not None:
             moment = moment.astimezone(UTC).replace(tzinfo=None)
     except (ValueError, OverflowError) as exc:
@@ -126,8 +126,12 @@ def by_ap(page: dict[str, Any], listing_origin: str) -> dict[str, Any]:
         "url": _url(page.get("url"), listing_origin, "url") or ap_id,
         "image_url": _url(page.get("image"), listing_origin, "image"),
         "contribute_url": _url(page.get("contribute"), listing_origin, "contribute"),
-        "place": clean_text(location.get("name", ""), 120) if isinstance(location.get("name"), str) else "",
-        "country": country.upper() if isinstance(country, str) and re.match(r"^[A-Za-z]{2}$", country) else "",
+        "place": clean_text(location.get("name", ""), 120)
+        if isinstance(location.get("name"), str)
+        else "",
+        "country": country.upper()
+        if isinstance(country, str) and re.match(r"^[A-Za-z]{2}$", country)
+        else "",
         "funding_model": funding_model,
         "status": status,
         "currency": goal.currency,
@@ -147,9 +151,12 @@ def apply(fields: dict[str, Any], peer_id: int | None) -> RemoteListing | None:
         select(RemoteListing).where(RemoteListing.ap_id == fields["ap_id"])
     ).first()
     if existing is None:
-        if db.session.scalars(
-            select(RemoteTombstone.id).where(RemoteTombstone.ap_id == fields["ap_id"])
-        ).first() is not None:
+        if (
+            db.session.scalars(
+                select(RemoteTombstone.id).where(RemoteTombstone.ap_id == fields["ap_id"])
+            ).first()
+            is not None
+        ):
             return None  # its Delete overtook its Create
         listing = RemoteListing(peer_id=peer_id, **fields)
         db.session.add(listing)
@@ -165,9 +172,13 @@ def delete(ap_id: str, sender_origin: str) -> bool:
     """Mark a listing deleted (only by its own origin); remember ids not seen yet."""
     listing = db.session.scalars(select(RemoteListing).where(RemoteListing.ap_id == ap_id)).first()
     if listing is None:
-        if origin(ap_id) == sender_origin and db.session.scalars(
-            select(RemoteTombstone.id).where(RemoteTombstone.ap_id == ap_id)
-        ).first() is None:
+        if (
+            origin(ap_id) == sender_origin
+            and db.session.scalars(
+                select(RemoteTombstone.id).where(RemoteTombstone.ap_id == ap_id)
+            ).first()
+            is None
+        ):
             db.session.add(RemoteTombstone(ap_id=ap_id))
         return False
     if listing.origin != sender_origin:

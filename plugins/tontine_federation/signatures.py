@@ -186,14 +186,18 @@ def load_private_key(pem: str | bytes) -> PrivateKey:
     key = serialization.load_pem_private_key(
         pem.encode() if isinstance(pem, str) else pem, password=None
     )
-    assert isinstance(key, rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey)
+    assert isinstance(
+        key, rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey
+    )
     return key
 
 
 def public_key_pem(private: PrivateKey) -> str:
-    return private.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode()
+    return (
+        private.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
 
 
 def _check_key_strength(key: PublicKey, policy: Policy) -> None:
@@ -289,7 +293,9 @@ def parse_cavage(value: str) -> dict[str, str]:
     return params
 
 
-def cavage_signing_string(request: SignedRequest, covered: list[str], params: Mapping[str, str]) -> str:
+def cavage_signing_string(
+    request: SignedRequest, covered: list[str], params: Mapping[str, str]
+) -> str:
     lines = []
     for name in covered:
         if name == "(request-target)":
@@ -324,9 +330,13 @@ def _verify_cavage(
         _check_time(_parse_http_date(request.headers.get("date", "")), policy, "date")
     if "(created)" in covered:
         _check_time(_from_timestamp(params.get("created"), "created"), policy, "creation time")
-    if "(expires)" in covered and policy.window is not None:
-        if _from_timestamp(params.get("expires"), "expires") < policy.now():
-            raise SignatureRejected("the signature has expired")
+    expires = params.get("expires") if "(expires)" in covered else None
+    if (
+        expires is not None
+        and policy.window is not None
+        and _from_timestamp(expires, "expires") < policy.now()
+    ):
+        raise SignatureRejected("the signature has expired")
     if "host" in covered:
         _check_host(request.headers.get("host"), policy)
     if policy.require_coverage:
@@ -496,7 +506,7 @@ def sign_cavage(
     elif isinstance(key, ed25519.Ed25519PrivateKey):
         signature, algorithm = key.sign(message), "hs2019"
     else:
-        raise ValueError("cavage signatures need an RSA or Ed25519 key")
+        raise TypeError("cavage signatures need an RSA or Ed25519 key")
     encoded = base64.b64encode(signature).decode()
     out["Signature"] = (
         f'keyId="{key_id}",algorithm="{algorithm}",headers="{" ".join(covered)}",'
@@ -540,12 +550,16 @@ def sign_rfc9421(
     return message.headers
 
 
-def request_signer(key_pem: str, key_id: str, scheme: str = "cavage") -> Callable[..., dict[str, str]]:
+def request_signer(
+    key_pem: str, key_id: str, scheme: str = "cavage"
+) -> Callable[..., dict[str, str]]:
     """A ``sign(method, url, headers, body)`` for ``outbound``: a fresh signature per request."""
     key = load_private_key(key_pem)
     sign = sign_cavage if scheme == "cavage" else sign_rfc9421
 
-    def signer(method: str, url: str, headers: dict[str, str], body: bytes | None) -> dict[str, str]:
+    def signer(
+        method: str, url: str, headers: dict[str, str], body: bytes | None
+    ) -> dict[str, str]:
         return sign(key, key_id, method, url, headers, body)
 
     return signer

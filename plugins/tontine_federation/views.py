@@ -33,8 +33,11 @@ def _json(document: Any, media_type: str, status: int = 200) -> Response:
 
 
 def _problem(status: int, title: str) -> Response:
-    return _json({"type": "about:blank", "title": title, "status": status},
-                 "application/problem+json", status)
+    return _json(
+        {"type": "about:blank", "title": title, "status": status},
+        "application/problem+json",
+        status,
+    )
 
 
 @bp.get("/.well-known/webfinger")
@@ -49,8 +52,11 @@ def webfinger() -> Response:
         "aliases": [urls.actor_id(), urls.base() + "/"],
         "links": [
             {"rel": "self", "type": "application/activity+json", "href": urls.actor_id()},
-            {"rel": "http://webfinger.net/rel/profile-page", "type": "text/html",
-             "href": urls.base() + "/"},
+            {
+                "rel": "http://webfinger.net/rel/profile-page",
+                "type": "text/html",
+                "href": urls.base() + "/",
+            },
         ],
     }
     return _json(document, "application/jrd+json")
@@ -60,9 +66,11 @@ def _is_us(resource: str) -> bool:
     """``acct:name@host`` (host with or without our port), our origin, or our actor id."""
     if resource.lower().startswith("acct:"):
         name, sep, host = resource[5:].lstrip("@").rpartition("@")
-        return bool(sep) and name.lower() == urls.username().lower() and host.lower() in {
-            urls.host().lower(), urls.domain().lower()
-        }
+        return (
+            bool(sep)
+            and name.lower() == urls.username().lower()
+            and host.lower() in {urls.host().lower(), urls.domain().lower()}
+        )
     return resource.rstrip("/") in {urls.base(), urls.actor_id()}
 
 
@@ -107,8 +115,9 @@ def nodeinfo() -> Response:
 def instance_actor():  # type: ignore[no-untyped-def]
     if wants_activity_json():
         return activity_response(actor.to_ap())
-    response = Response(render_template("federation/actor.html", actor=actor.to_ap(),
-                                         handle=urls.handle()))
+    response = Response(
+        render_template("federation/actor.html", actor=actor.to_ap(), handle=urls.handle())
+    )
     response.headers["Vary"] = "Accept"
     return response
 
@@ -143,7 +152,8 @@ def advertise_listing(response: Response) -> Response:
     if request.endpoint == "projects.detail" and response.mimetype == "text/html":
         project_id = (request.view_args or {}).get("project_id")
         response.headers.add(
-            "Link", f'<{urls.listing(project_id)}>; rel="alternate"; type="application/activity+json"'
+            "Link",
+            f'<{urls.listing(project_id)}>; rel="alternate"; type="application/activity+json"',
         )
         response.vary.add("Accept")
     return response
@@ -157,10 +167,15 @@ PAGE_SIZE = 20
 def _collection(collection_id: str, total: int) -> Response:
     from tontine_federation.contexts import context
 
-    return activity_response({
-        "@context": context(), "id": collection_id, "type": "OrderedCollection",
-        "totalItems": total, "first": f"{collection_id}?page=true",
-    })
+    return activity_response(
+        {
+            "@context": context(),
+            "id": collection_id,
+            "type": "OrderedCollection",
+            "totalItems": total,
+            "first": f"{collection_id}?page=true",
+        }
+    )
 
 
 def _page(collection_id: str, items: list[Any], last_id: int | None, full: bool) -> Response:
@@ -190,7 +205,9 @@ def outbox_collection() -> Response:
 
     if not _wants_page():
         total = db.session.scalar(
-            select(func.count()).select_from(OutgoingActivity).where(OutgoingActivity.public.is_(True))
+            select(func.count())
+            .select_from(OutgoingActivity)
+            .where(OutgoingActivity.public.is_(True))
         )
         return _collection(urls.outbox(), total or 0)
     query = select(OutgoingActivity).where(OutgoingActivity.public.is_(True))
@@ -219,8 +236,12 @@ def _peer_collection(collection_id: str, column: str) -> Response:
     if max_id:
         query = query.where(Peer.id < max_id)
     rows = db.session.scalars(query.order_by(Peer.id.desc()).limit(PAGE_SIZE)).all()
-    return _page(collection_id, [p.actor_id for p in rows], rows[-1].id if rows else None,
-                 len(rows) == PAGE_SIZE)
+    return _page(
+        collection_id,
+        [p.actor_id for p in rows],
+        rows[-1].id if rows else None,
+        len(rows) == PAGE_SIZE,
+    )
 
 
 @bp.get("/actor/followers")
@@ -255,9 +276,10 @@ def network():  # type: ignore[no-untyped-def]
         }
         for listing in listings
     ]
-    image_origins = sorted({
-        origin_to_source(origin(c["listing"].image_url)) for c in cards if c["listing"].image_url
-    } - {""})
+    image_origins = sorted(
+        {origin_to_source(origin(c["listing"].image_url)) for c in cards if c["listing"].image_url}
+        - {""}
+    )
     more = listings[-1].id if len(listings) == PAGE_SIZE else None
     response = Response(render_template("federation/network.html", cards=cards, more=more))
     response.headers["Content-Security-Policy"] = (

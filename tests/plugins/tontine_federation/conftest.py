@@ -27,8 +27,14 @@ class Stub:
     #: POSTs received: (path, lower-cased headers, body)
     posts: list[tuple[str, dict[str, str], bytes]] = field(default_factory=list)
 
-    def serve(self, path: str, document: Any, status: int = 200, content_type: str = AS_JSON,
-              headers: dict[str, str] | None = None) -> str:
+    def serve(
+        self,
+        path: str,
+        document: Any,
+        status: int = 200,
+        content_type: str = AS_JSON,
+        headers: dict[str, str] | None = None,
+    ) -> str:
         body = document if isinstance(document, bytes) else json.dumps(document).encode()
         self.documents[path] = (status, content_type, body, headers or {})
         return self.base + path
@@ -48,8 +54,11 @@ class Stub:
             "name": name.title(),
             "inbox": f"{actor_id}/inbox",
             "endpoints": {"sharedInbox": f"{self.base}/inbox"},
-            "publicKey": {"id": f"{actor_id}#main-key", "owner": actor_id,
-                          "publicKeyPem": public_key_pem(key)},
+            "publicKey": {
+                "id": f"{actor_id}#main-key",
+                "owner": actor_id,
+                "publicKeyPem": public_key_pem(key),
+            },
         }
         self.serve(f"/users/{name}", document)
         return RemoteActorStub(self, actor_id, key, document)
@@ -66,8 +75,9 @@ class RemoteActorStub:
     def key_id(self) -> str:
         return f"{self.id}#main-key"
 
-    def signed(self, url: str, activity: Any, scheme: str = "cavage",
-               body: bytes | None = None) -> tuple[bytes, dict[str, str]]:
+    def signed(
+        self, url: str, activity: Any, scheme: str = "cavage", body: bytes | None = None
+    ) -> tuple[bytes, dict[str, str]]:
         data = body if body is not None else json.dumps(activity).encode()
         sign = sign_cavage if scheme == "cavage" else sign_rfc9421
         headers = sign(self.key, self.key_id, "POST", url, {"Content-Type": AS_JSON}, data)
@@ -114,7 +124,9 @@ def make_remote() -> Iterator[Any]:
         httpd.daemon_threads = True
         stub = Stub(base=f"http://127.0.0.1:{httpd.server_address[1]}")
         handler.stub = stub
-        threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        threading.Thread(
+            target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
         servers.append(httpd)
         return stub
 

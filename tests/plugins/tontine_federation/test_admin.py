@@ -16,8 +16,9 @@ PAGE = "/admin/federation/"
 
 @pytest.fixture
 def site(make_app):  # type: ignore[no-untyped-def]
-    app = make_app(plugins=["gift", "sandbox", "federation"], BASE_URL=BASE,
-                   FEDERATION_ALLOW_LOOPBACK=True)
+    app = make_app(
+        plugins=["gift", "sandbox", "federation"], BASE_URL=BASE, FEDERATION_ALLOW_LOOPBACK=True
+    )
     with app.app_context():
         yield app
 
@@ -38,9 +39,17 @@ def test_only_admins(site, make_user, login) -> None:  # type: ignore[no-untyped
 
 def test_page_shows_handle_and_peers(admin_web) -> None:  # type: ignore[no-untyped-def]
     with unit_of_work() as session:
-        session.add(Peer(actor_id="https://a.example/actor", domain="a.example", inbox="https://a.example/i",
-                         handle="tontine@a.example", followed=FollowState.PENDING,
-                         their_follow_id="https://a.example/f/1", failing_since=datetime(2030, 1, 1)))
+        session.add(
+            Peer(
+                actor_id="https://a.example/actor",
+                domain="a.example",
+                inbox="https://a.example/i",
+                handle="tontine@a.example",
+                followed=FollowState.PENDING,
+                their_follow_id="https://a.example/f/1",
+                failing_since=datetime(2030, 1, 1),
+            )
+        )
     html = admin_web.get(PAGE).get_data(as_text=True)
     assert "@tontine@dreams.example" in html and "tontine@a.example" in html
     assert "Approve" in html
@@ -68,28 +77,59 @@ def test_forms_need_the_csrf_token(admin_web) -> None:  # type: ignore[no-untype
 
 def test_block_and_unblock(admin_web, form_post) -> None:  # type: ignore[no-untyped-def]
     with unit_of_work() as session:
-        session.add(RemoteListing(
-            ap_id="https://bad.example/projects/1", origin="https://bad.example:443",
-            name="Spam listing", url="https://bad.example/projects/1", funding_model="gift",
-            status="open", currency="EUR", goal_amount=1000, updated=datetime(2030, 1, 1)))
-    assert form_post(admin_web, PAGE, "/admin/federation/block",
-                     data={"domain": "bad.example", "reason": "spam"}).status_code == 302
+        session.add(
+            RemoteListing(
+                ap_id="https://bad.example/projects/1",
+                origin="https://bad.example:443",
+                name="Spam listing",
+                url="https://bad.example/projects/1",
+                funding_model="gift",
+                status="open",
+                currency="EUR",
+                goal_amount=1000,
+                updated=datetime(2030, 1, 1),
+            )
+        )
+    assert (
+        form_post(
+            admin_web,
+            PAGE,
+            "/admin/federation/block",
+            data={"domain": "bad.example", "reason": "spam"},
+        ).status_code
+        == 302
+    )
     assert "Spam listing" not in admin_web.get("/network").get_data(as_text=True)
-    assert form_post(admin_web, PAGE, "/admin/federation/unblock",
-                     data={"target": "bad.example"}).status_code == 302
+    assert (
+        form_post(
+            admin_web, PAGE, "/admin/federation/unblock", data={"target": "bad.example"}
+        ).status_code
+        == 302
+    )
     assert "Spam listing" in admin_web.get("/network").get_data(as_text=True)
 
 
 def test_approve_through_the_form(admin_web, form_post) -> None:  # type: ignore[no-untyped-def]
     with unit_of_work() as session:
-        session.add(Peer(actor_id="https://a.example/actor", domain="a.example", inbox="https://a.example/i",
-                         followed=FollowState.PENDING, their_follow_id="https://a.example/f/1"))
-    response = form_post(admin_web, PAGE, "/admin/federation/approve",
-                         data={"target": "https://a.example/actor"})
+        session.add(
+            Peer(
+                actor_id="https://a.example/actor",
+                domain="a.example",
+                inbox="https://a.example/i",
+                followed=FollowState.PENDING,
+                their_follow_id="https://a.example/f/1",
+            )
+        )
+    response = form_post(
+        admin_web, PAGE, "/admin/federation/approve", data={"target": "https://a.example/actor"}
+    )
     assert response.status_code == 302
     db.session.expire_all()
     assert db.session.scalars(select(Peer)).one().followed == FollowState.ACCEPTED
 
 
 def test_unknown_action_is_404(admin_web, form_post) -> None:  # type: ignore[no-untyped-def]
-    assert form_post(admin_web, PAGE, "/admin/federation/explode", data={"target": "x"}).status_code == 404
+    assert (
+        form_post(admin_web, PAGE, "/admin/federation/explode", data={"target": "x"}).status_code
+        == 404
+    )

@@ -27,14 +27,24 @@ def test_bovine_follows_us_and_verifies_our_accept(live_server, remote) -> None:
 
     server = live_server(plugins=["gift", "sandbox", "federation"], FEDERATION_ALLOW_LOOPBACK=True)
     peer = remote.add_actor("bovine")
-    follow = {"@context": "https://www.w3.org/ns/activitystreams", "id": f"{peer.id}/follow/1",
-              "type": "Follow", "actor": peer.id, "object": f"{server.url}/actor"}
+    follow = {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": f"{peer.id}/follow/1",
+        "type": "Follow",
+        "actor": peer.id,
+        "object": f"{server.url}/actor",
+    }
     secret = CryptographicSecret(key_id=peer.key_id, private_key=peer.key)
 
     async def send() -> int:
         async with aiohttp.ClientSession() as session:
-            response = await signed_post(session, secret, f"{server.url}/inbox",
-                                         json.dumps(follow), digest_method=legacy_digest_method)
+            response = await signed_post(
+                session,
+                secret,
+                f"{server.url}/inbox",
+                json.dumps(follow),
+                digest_method=legacy_digest_method,
+            )
             return response.status
 
     assert asyncio.run(send()) == 202
@@ -45,7 +55,9 @@ def test_bovine_follows_us_and_verifies_our_accept(live_server, remote) -> None:
         ours = load_private_key(server.app.config["FEDERATION_KEY"]).public_key()
         db.session.remove()
 
-    accept = wait_for(lambda: [p for p in remote.posts if p[0] == "/users/bovine/inbox"], timeout=15)
+    accept = wait_for(
+        lambda: [p for p in remote.posts if p[0] == "/users/bovine/inbox"], timeout=15
+    )
     path, headers, body = accept[0]
     assert json.loads(body)["type"] == "Accept"
 
@@ -61,8 +73,9 @@ def test_bovine_follows_us_and_verifies_our_accept(live_server, remote) -> None:
     owner = asyncio.run(validate("post", f"{remote.base}{path}", headers, body_bytes))
     assert owner == f"{server.url}/actor"
 
-    tampered_owner = asyncio.run(validate("post", f"{remote.base}{path}", headers,
-                                          lambda: asyncio.sleep(0, body + b" ")))
+    tampered_owner = asyncio.run(
+        validate("post", f"{remote.base}{path}", headers, lambda: asyncio.sleep(0, body + b" "))
+    )
     assert tampered_owner is None
 
 
@@ -72,8 +85,12 @@ def test_bovine_signature_with_a_bad_digest_is_refused(live_server, remote) -> N
 
     server = live_server(plugins=["gift", "sandbox", "federation"], FEDERATION_ALLOW_LOOPBACK=True)
     peer = remote.add_actor("bovine")
-    follow = {"id": f"{peer.id}/follow/1", "type": "Follow", "actor": peer.id,
-              "object": f"{server.url}/actor"}
+    follow = {
+        "id": f"{peer.id}/follow/1",
+        "type": "Follow",
+        "actor": peer.id,
+        "object": f"{server.url}/actor",
+    }
     secret = CryptographicSecret(key_id=peer.key_id, private_key=peer.key)
 
     def wrong_digest(body: bytes) -> tuple[str, str]:
@@ -81,8 +98,13 @@ def test_bovine_signature_with_a_bad_digest_is_refused(live_server, remote) -> N
 
     async def send() -> int:
         async with aiohttp.ClientSession() as session:
-            response = await signed_post(session, secret, f"{server.url}/inbox",
-                                         json.dumps(follow), digest_method=wrong_digest)
+            response = await signed_post(
+                session,
+                secret,
+                f"{server.url}/inbox",
+                json.dumps(follow),
+                digest_method=wrong_digest,
+            )
             return response.status
 
     assert asyncio.run(send()) == 401

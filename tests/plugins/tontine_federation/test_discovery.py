@@ -36,7 +36,13 @@ def _get(web, path: str, accept: str = "", host: str = "attacker.example") -> An
 
 @pytest.mark.parametrize(
     "resource",
-    ["acct:tontine@dreams.example", "acct:TONTINE@dreams.example", BASE, BASE + "/", BASE + "/actor"],
+    [
+        "acct:tontine@dreams.example",
+        "acct:TONTINE@dreams.example",
+        BASE,
+        BASE + "/",
+        BASE + "/actor",
+    ],
 )
 def test_webfinger_resolves_the_instance_actor(web, resource: str) -> None:  # type: ignore[no-untyped-def]
     response = _get(web, f"/.well-known/webfinger?resource={resource}")
@@ -69,15 +75,23 @@ def test_webfinger_refuses_other_resources(web, query: str, status: int) -> None
 def test_webfinger_with_a_port(make_app) -> None:  # type: ignore[no-untyped-def]
     app = make_app(plugins=["gift", "federation"], BASE_URL="http://127.0.0.1:5001")
     web = app.test_client()
-    body = web.get("/.well-known/webfinger?resource=acct:tontine@127.0.0.1:5001").get_json(force=True)
+    body = web.get("/.well-known/webfinger?resource=acct:tontine@127.0.0.1:5001").get_json(
+        force=True
+    )
     assert body["subject"] == "acct:tontine@127.0.0.1:5001"
     assert body["links"][0]["href"] == "http://127.0.0.1:5001/actor"
 
 
 def test_nodeinfo(web, site) -> None:  # type: ignore[no-untyped-def]
     links = _get(web, "/.well-known/nodeinfo").get_json()
-    assert links == {"links": [{"rel": "http://nodeinfo.diaspora.software/ns/schema/2.1",
-                                "href": f"{BASE}/nodeinfo/2.1"}]}
+    assert links == {
+        "links": [
+            {
+                "rel": "http://nodeinfo.diaspora.software/ns/schema/2.1",
+                "href": f"{BASE}/nodeinfo/2.1",
+            }
+        ]
+    }
     response = _get(web, "/nodeinfo/2.1")
     assert response.status_code == 200
     assert "nodeinfo.diaspora.software/ns/schema/2.1" in response.headers["Content-Type"]
@@ -101,7 +115,9 @@ def test_nodeinfo_counts_users_and_public_listings(site, web, make_user, make_pr
     assert info["usage"]["localPosts"] == 1
 
 
-@pytest.mark.parametrize("accept", [AS_JSON, LD_JSON, "application/ld+json", f"{AS_JSON}, text/html;q=0.5"])
+@pytest.mark.parametrize(
+    "accept", [AS_JSON, LD_JSON, "application/ld+json", f"{AS_JSON}, text/html;q=0.5"]
+)
 def test_actor_as_json(web, site, accept: str) -> None:  # type: ignore[no-untyped-def]
     response = _get(web, "/actor", accept)
     assert response.status_code == 200
@@ -130,9 +146,16 @@ def test_ld_json_answer_carries_the_profile(web) -> None:  # type: ignore[no-unt
     assert response.headers["Content-Type"] == LD_JSON
 
 
-@pytest.mark.parametrize("accept", ["", "text/html", "text/html,application/xhtml+xml,*/*;q=0.8",
-                                    'application/ld+json; profile="https://example.org/other"',
-                                    f"text/html, {AS_JSON};q=0.1"])
+@pytest.mark.parametrize(
+    "accept",
+    [
+        "",
+        "text/html",
+        "text/html,application/xhtml+xml,*/*;q=0.8",
+        'application/ld+json; profile="https://example.org/other"',
+        f"text/html, {AS_JSON};q=0.1",
+    ],
+)
 def test_actor_as_html_for_people(web, accept: str) -> None:  # type: ignore[no-untyped-def]
     response = _get(web, "/actor", accept)
     assert response.status_code == 200

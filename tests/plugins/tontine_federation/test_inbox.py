@@ -27,8 +27,9 @@ ACTOR = f"{BASE}/actor"
 
 @pytest.fixture
 def site(make_app):  # type: ignore[no-untyped-def]
-    app = make_app(plugins=["gift", "sandbox", "federation"], BASE_URL=BASE,
-                   FEDERATION_ALLOW_LOOPBACK=True)
+    app = make_app(
+        plugins=["gift", "sandbox", "federation"], BASE_URL=BASE, FEDERATION_ALLOW_LOOPBACK=True
+    )
     with app.app_context():
         yield app
 
@@ -48,8 +49,12 @@ def counts() -> dict[str, int]:
         return db.session.scalar(select(func.count()).select_from(model)) or 0
 
     db.session.expire_all()
-    return {"peers": n(Peer), "listings": n(RemoteListing), "received": n(ReceivedActivity),
-            "jobs": n(Job)}
+    return {
+        "peers": n(Peer),
+        "listings": n(RemoteListing),
+        "received": n(ReceivedActivity),
+        "jobs": n(Job),
+    }
 
 
 def post(web, body: bytes, headers: dict[str, str], path: str = "/inbox"):  # type: ignore[no-untyped-def]
@@ -63,8 +68,13 @@ def send(web, actor, activity: dict[str, Any], path: str = "/inbox", scheme: str
 
 
 def follow(actor, n: int = 1) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    return {"@context": "https://www.w3.org/ns/activitystreams", "id": f"{actor.id}/follows/{n}",
-            "type": "Follow", "actor": actor.id, "object": ACTOR}
+    return {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": f"{actor.id}/follows/{n}",
+        "type": "Follow",
+        "actor": actor.id,
+        "object": ACTOR,
+    }
 
 
 def page(actor, n: int = 1, updated: str = "2030-01-01T00:00:00Z", **extra: Any) -> dict[str, Any]:  # type: ignore[no-untyped-def]
@@ -90,15 +100,26 @@ def page(actor, n: int = 1, updated: str = "2030-01-01T00:00:00Z", **extra: Any)
 
 
 def activity(actor, kind: str, obj: Any, n: int | str = 1) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    return {"id": f"{actor.id}/activities/{kind.lower()}-{n}", "type": kind, "actor": actor.id,
-            "object": obj}
+    return {
+        "id": f"{actor.id}/activities/{kind.lower()}-{n}",
+        "type": kind,
+        "actor": actor.id,
+        "object": obj,
+    }
 
 
 def followed(actor) -> None:  # type: ignore[no-untyped-def]
     """We follow ``actor`` (its Accept came back)."""
     with unit_of_work() as session:
-        session.add(Peer(actor_id=actor.id, domain="127.0.0.1", inbox=f"{actor.id}/inbox",
-                         following=FollowState.ACCEPTED, our_follow_id=f"{ACTOR}#follows/1"))
+        session.add(
+            Peer(
+                actor_id=actor.id,
+                domain="127.0.0.1",
+                inbox=f"{actor.id}/inbox",
+                following=FollowState.ACCEPTED,
+                our_follow_id=f"{ACTOR}#follows/1",
+            )
+        )
 
 
 # --- what works -----------------------------------------------------------------------------------
@@ -112,8 +133,11 @@ def test_follow_is_accepted_and_open_listings_are_sent(site, web, peer, make_pro
     assert stored.followed == FollowState.ACCEPTED
     assert stored.shared_inbox == f"{peer.stub.base}/inbox"
     assert stored.handle == "site@127.0.0.1"
-    kinds = sorted(j.payload["inbox"] for j in db.session.scalars(select(Job)).all()
-                   if j.kind == "federation_deliver")
+    kinds = sorted(
+        j.payload["inbox"]
+        for j in db.session.scalars(select(Job)).all()
+        if j.kind == "federation_deliver"
+    )
     assert kinds == [f"{peer.stub.base}/inbox", f"{peer.id}/inbox"]  # the Create, the Accept
 
 
@@ -139,8 +163,15 @@ def test_undo_follow(site, web, peer) -> None:  # type: ignore[no-untyped-def]
 
 def test_accept_of_our_follow(site, web, peer) -> None:  # type: ignore[no-untyped-def]
     with unit_of_work() as session:
-        session.add(Peer(actor_id=peer.id, domain="127.0.0.1", inbox=f"{peer.id}/inbox",
-                         following=FollowState.PENDING, our_follow_id=f"{ACTOR}#follows/9"))
+        session.add(
+            Peer(
+                actor_id=peer.id,
+                domain="127.0.0.1",
+                inbox=f"{peer.id}/inbox",
+                following=FollowState.PENDING,
+                our_follow_id=f"{ACTOR}#follows/9",
+            )
+        )
     accept = activity(peer, "Accept", {"id": f"{ACTOR}#follows/9", "type": "Follow"})
     assert send(web, peer, accept).status_code == 202
     assert db.session.scalars(select(Peer)).one().following == FollowState.ACCEPTED
@@ -152,8 +183,12 @@ def test_create_update_delete_of_a_listing(site, web, peer) -> None:  # type: ig
     listing = db.session.scalars(select(RemoteListing)).one()
     assert listing.name == "Listing 1" and listing.raised_amount == 25050
     assert listing.origin == peer.stub.base.replace("127.0.0.1", "127.0.0.1")
-    newer = page(peer, updated="2030-01-02T00:00:00Z", name="Renamed",
-                 raised={"type": "MonetaryAmount", "value": "900.00", "currency": "EUR"})
+    newer = page(
+        peer,
+        updated="2030-01-02T00:00:00Z",
+        name="Renamed",
+        raised={"type": "MonetaryAmount", "value": "900.00", "currency": "EUR"},
+    )
     assert send(web, peer, activity(peer, "Update", newer, 2)).status_code == 202
     older = page(peer, updated="2030-01-01T12:00:00Z", name="Stale")
     assert send(web, peer, activity(peer, "Update", older, 3)).status_code == 202
@@ -181,10 +216,14 @@ def test_listings_from_instances_we_do_not_follow_are_not_kept(site, web, peer) 
 
 def test_remote_html_is_sanitized(site, web, peer) -> None:  # type: ignore[no-untyped-def]
     followed(peer)
-    hostile = page(peer, content='<p onclick="x()">Hi<script>alert(1)</script><iframe src="x"></iframe>'
-                                  '<a href="javascript:alert(1)">a</a><img src="data:x"><svg></svg>'
-                                  '<style>*{}</style></p>',
-                   name="<b>Bold</b> name", summary="<script>x</script>ok")
+    hostile = page(
+        peer,
+        content='<p onclick="x()">Hi<script>alert(1)</script><iframe src="x"></iframe>'
+        '<a href="javascript:alert(1)">a</a><img src="data:x"><svg></svg>'
+        "<style>*{}</style></p>",
+        name="<b>Bold</b> name",
+        summary="<script>x</script>ok",
+    )
     assert send(web, peer, activity(peer, "Create", hostile)).status_code == 202
     listing = db.session.scalars(select(RemoteListing)).one()
     for bad in ("script", "iframe", "onclick", "javascript:", "data:", "svg", "style", "<img"):
@@ -200,7 +239,9 @@ def test_announce_stores_the_copy_fetched_from_the_origin(site, web, peer, make_
     embedded = dict(real, name="Forged by the announcer")
     assert send(web, peer, activity(peer, "Announce", embedded)).status_code == 202
     listing = db.session.scalars(select(RemoteListing)).one()
-    assert listing.name == "The real one" and listing.origin.endswith(third.stub.base.rsplit(":", 1)[1])
+    assert listing.name == "The real one" and listing.origin.endswith(
+        third.stub.base.rsplit(":", 1)[1]
+    )
 
 
 # --- each attack: its status, and nothing stored ----------------------------------------------------
@@ -215,7 +256,9 @@ def refused(web, body: bytes, headers: dict[str, str], status: int, path: str = 
 
 
 def test_unsigned_post(site, web, peer) -> None:  # type: ignore[no-untyped-def]
-    refused(web, json.dumps(follow(peer)).encode(), {"Content-Type": "application/activity+json"}, 401)
+    refused(
+        web, json.dumps(follow(peer)).encode(), {"Content-Type": "application/activity+json"}, 401
+    )
 
 
 def test_tampered_body(site, web, peer) -> None:  # type: ignore[no-untyped-def]
@@ -238,15 +281,17 @@ def test_digest_not_covered(site, web, peer) -> None:  # type: ignore[no-untyped
 
 def test_stale_date(site, web, peer) -> None:  # type: ignore[no-untyped-def]
     body = json.dumps(follow(peer)).encode()
-    headers = sign_cavage(peer.key, peer.key_id, "POST", INBOX, {}, body,
-                          now=datetime.now(UTC) - timedelta(hours=3))
+    headers = sign_cavage(
+        peer.key, peer.key_id, "POST", INBOX, {}, body, now=datetime.now(UTC) - timedelta(hours=3)
+    )
     refused(web, body, headers, 401)
 
 
 def test_future_date(site, web, peer) -> None:  # type: ignore[no-untyped-def]
     body = json.dumps(follow(peer)).encode()
-    headers = sign_cavage(peer.key, peer.key_id, "POST", INBOX, {}, body,
-                          now=datetime.now(UTC) + timedelta(hours=3))
+    headers = sign_cavage(
+        peer.key, peer.key_id, "POST", INBOX, {}, body, now=datetime.now(UTC) + timedelta(hours=3)
+    )
     refused(web, body, headers, 401)
 
 
@@ -292,8 +337,14 @@ def test_object_on_another_origin(site, web, peer, make_remote) -> None:  # type
 
 def test_attributed_to_another_origin(site, web, peer) -> None:  # type: ignore[no-untyped-def]
     followed(peer)
-    refused(web, *peer.signed(INBOX, activity(peer, "Create", page(
-        peer, attributedTo="https://elsewhere.example/users/x"))), 403)
+    refused(
+        web,
+        *peer.signed(
+            INBOX,
+            activity(peer, "Create", page(peer, attributedTo="https://elsewhere.example/users/x")),
+        ),
+        403,
+    )
 
 
 def test_update_of_someone_elses_listing(site, web, peer, make_remote) -> None:  # type: ignore[no-untyped-def]
@@ -321,8 +372,10 @@ def test_undo_of_someone_elses_follow(site, web, peer, remote) -> None:  # type:
     response = post(web, *other.signed(INBOX, undo))
     assert response.status_code in (202, 403)
     db.session.expire_all()
-    assert db.session.scalars(select(Peer).where(Peer.actor_id == peer.id)).one().followed == \
-        FollowState.ACCEPTED
+    assert (
+        db.session.scalars(select(Peer).where(Peer.actor_id == peer.id)).one().followed
+        == FollowState.ACCEPTED
+    )
     assert counts()["peers"] == before["peers"]
 
 
@@ -330,14 +383,18 @@ def test_announce_fetch_with_a_different_id(site, web, peer, make_remote) -> Non
     followed(peer)
     third = make_remote().add_actor("third")
     third.stub.serve("/projects/7", page(third, 8))  # the document says it is /projects/8
-    refused(web, *peer.signed(INBOX, activity(peer, "Announce", f"{third.stub.base}/projects/7")), 403)
+    refused(
+        web, *peer.signed(INBOX, activity(peer, "Announce", f"{third.stub.base}/projects/7")), 403
+    )
 
 
 def test_announce_fetch_with_a_wrong_content_type(site, web, peer, make_remote) -> None:  # type: ignore[no-untyped-def]
     followed(peer)
     third = make_remote().add_actor("third")
     third.stub.serve("/projects/7", page(third, 7), content_type="text/html")
-    refused(web, *peer.signed(INBOX, activity(peer, "Announce", f"{third.stub.base}/projects/7")), 400)
+    refused(
+        web, *peer.signed(INBOX, activity(peer, "Announce", f"{third.stub.base}/projects/7")), 400
+    )
 
 
 def test_announce_redirected_to_another_origin(site, web, peer, make_remote) -> None:  # type: ignore[no-untyped-def]
@@ -345,14 +402,18 @@ def test_announce_redirected_to_another_origin(site, web, peer, make_remote) -> 
     third, fourth = make_remote().add_actor("third"), make_remote().add_actor("fourth")
     fourth.stub.serve("/projects/7", page(fourth, 7))
     third.stub.redirect("/projects/7", f"{fourth.stub.base}/projects/7")
-    refused(web, *peer.signed(INBOX, activity(peer, "Announce", f"{third.stub.base}/projects/7")), 403)
+    refused(
+        web, *peer.signed(INBOX, activity(peer, "Announce", f"{third.stub.base}/projects/7")), 403
+    )
 
 
 def test_announce_redirected_to_a_private_address(site, web, peer, make_remote) -> None:  # type: ignore[no-untyped-def]
     followed(peer)
     third = make_remote().add_actor("third")
     third.stub.redirect("/projects/7", "http://10.0.0.1/projects/7")
-    refused(web, *peer.signed(INBOX, activity(peer, "Announce", f"{third.stub.base}/projects/7")), 502)
+    refused(
+        web, *peer.signed(INBOX, activity(peer, "Announce", f"{third.stub.base}/projects/7")), 502
+    )
 
 
 def test_oversize_body(site, web, peer) -> None:  # type: ignore[no-untyped-def]
@@ -401,7 +462,9 @@ def test_blocked_parent_domain_covers_subdomains(site, web, peer) -> None:  # ty
     assert is_blocked("bad.example") and is_blocked("a.b.bad.example")
     assert not is_blocked("notbad.example") and not is_blocked("example")
     body = json.dumps(follow(peer)).encode()
-    headers = sign_cavage(peer.key, "https://sub.bad.example/users/x#main-key", "POST", INBOX, {}, body)
+    headers = sign_cavage(
+        peer.key, "https://sub.bad.example/users/x#main-key", "POST", INBOX, {}, body
+    )
     refused(web, body, headers, 403)
     assert peer.stub.hits == []
 
@@ -455,3 +518,25 @@ def test_a_delete_that_overtakes_its_create_wins(site, web, peer) -> None:  # ty
     assert send(web, peer, activity(peer, "Create", page(peer))).status_code == 202
     assert counts()["listings"] == 0
 
+
+def test_old_received_ids_are_pruned_but_recent_ones_kept(site) -> None:  # type: ignore[no-untyped-def]
+    from tontine_federation.inbox import prune_received
+
+    with unit_of_work() as session:
+        session.add(
+            ReceivedActivity(
+                activity_id="https://a.example/old",
+                actor_id="https://a.example/a",
+                type="Create",
+                received_at=datetime(2000, 1, 1),
+            )
+        )
+        session.add(
+            ReceivedActivity(
+                activity_id="https://a.example/new", actor_id="https://a.example/a", type="Create"
+            )
+        )
+    assert prune_received() == 1
+    assert [r.activity_id for r in db.session.scalars(select(ReceivedActivity))] == [
+        "https://a.example/new"
+    ]

@@ -14,41 +14,94 @@ from tontine_federation.models import FollowState, Peer
 
 BASE = "https://dreams.example"
 
-KEYS = ["type", "id", "name", "goal", "raised", "value", "currency", "updated", "published", "url",
-        "attributedTo", "backerCount", "location", "terms", "content", "summary", "object",
-        "image", "fundingModel", "status", "endTime", "contribute"]
+KEYS = [
+    "type",
+    "id",
+    "name",
+    "goal",
+    "raised",
+    "value",
+    "currency",
+    "updated",
+    "published",
+    "url",
+    "attributedTo",
+    "backerCount",
+    "location",
+    "terms",
+    "content",
+    "summary",
+    "object",
+    "image",
+    "fundingModel",
+    "status",
+    "endTime",
+    "contribute",
+]
 
 values = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats(allow_nan=True)
-    | st.text(max_size=40) | st.sampled_from(["Page", "2030-01-01T00:00:00Z", "EUR", "10.00",
-                                               "99999-01-01T00:00:00+23:59", "9999-12-31T23:59:59-23:00"]),
-    lambda children: st.lists(children, max_size=3)
-    | st.dictionaries(st.sampled_from(KEYS), children, max_size=8),
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=True)
+    | st.text(max_size=40)
+    | st.sampled_from(
+        [
+            "Page",
+            "2030-01-01T00:00:00Z",
+            "EUR",
+            "10.00",
+            "99999-01-01T00:00:00+23:59",
+            "9999-12-31T23:59:59-23:00",
+        ]
+    ),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(st.sampled_from(KEYS), children, max_size=8)
+    ),
     max_leaves=25,
 )
 
 
 @pytest.fixture
 def site(make_app):  # type: ignore[no-untyped-def]
-    app = make_app(plugins=["gift", "sandbox", "federation"], BASE_URL=BASE,
-                   FEDERATION_ALLOW_LOOPBACK=True, FEDERATION_INBOX_RATE_LIMIT=100_000)
+    app = make_app(
+        plugins=["gift", "sandbox", "federation"],
+        BASE_URL=BASE,
+        FEDERATION_ALLOW_LOOPBACK=True,
+        FEDERATION_INBOX_RATE_LIMIT=100_000,
+    )
     with app.app_context():
         yield app
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
-@given(kind=st.sampled_from(["Create", "Update", "Delete", "Announce", "Undo", "Accept", "Follow"]),
-       obj=values)
+@given(
+    kind=st.sampled_from(["Create", "Update", "Delete", "Announce", "Undo", "Accept", "Follow"]),
+    obj=values,
+)
 def test_signed_garbage_never_breaks_the_inbox(site, remote, kind: str, obj: Any) -> None:  # type: ignore[no-untyped-def]
     peer = getattr(remote, "_fuzz_peer", None)
     if peer is None:
         peer = remote._fuzz_peer = remote.add_actor("fuzz")
         with unit_of_work() as session:
-            session.add(Peer(actor_id=peer.id, domain="127.0.0.1", inbox=f"{peer.id}/inbox",
-                             following=FollowState.ACCEPTED, key_id=peer.key_id,
-                             public_key_pem=peer.document["publicKey"]["publicKeyPem"]))
+            session.add(
+                Peer(
+                    actor_id=peer.id,
+                    domain="127.0.0.1",
+                    inbox=f"{peer.id}/inbox",
+                    following=FollowState.ACCEPTED,
+                    key_id=peer.key_id,
+                    public_key_pem=peer.document["publicKey"]["publicKeyPem"],
+                )
+            )
     remote._fuzz_n = getattr(remote, "_fuzz_n", 0) + 1
-    activity = {"id": f"{peer.id}/a/{remote._fuzz_n}", "type": kind, "actor": peer.id, "object": obj}
+    activity = {
+        "id": f"{peer.id}/a/{remote._fuzz_n}",
+        "type": kind,
+        "actor": peer.id,
+        "object": obj,
+    }
     body, headers = peer.signed(f"{BASE}/inbox", activity)
     response = site.test_client().post("/inbox", data=body, headers=headers, base_url=BASE)
     assert response.status_code < 500, response.get_data(as_text=True)

@@ -36,8 +36,13 @@ def _as(web, path: str, host: str = "attacker.example") -> Any:  # type: ignore[
 
 
 def test_open_project_is_a_page(site, make_project) -> None:  # type: ignore[no-untyped-def]
-    project = make_project(goal=1500, title="Bakery", place="Lyon", country="FR",
-                           story="Line one.\n\n<script>alert(1)</script> & more")
+    project = make_project(
+        goal=1500,
+        title="Bakery",
+        place="Lyon",
+        country="FR",
+        story="Line one.\n\n<script>alert(1)</script> & more",
+    )
     page = to_ap(project)
     assert page["id"] == page["url"] == f"{BASE}/projects/{project.id}"
     assert page["type"] == "Page"

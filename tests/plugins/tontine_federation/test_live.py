@@ -18,14 +18,18 @@ pytestmark = pytest.mark.slow
 
 def _key() -> str:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption()).decode()
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
 
 
 @pytest.fixture
 def pair(live_server):  # type: ignore[no-untyped-def]
-    settings = {"plugins": ["gift", "sandbox", "federation"], "FEDERATION_ALLOW_LOOPBACK": True,
-                "FEDERATION_UPDATE_COALESCE_SECONDS": 1}
+    settings = {
+        "plugins": ["gift", "sandbox", "federation"],
+        "FEDERATION_ALLOW_LOOPBACK": True,
+        "FEDERATION_UPDATE_COALESCE_SECONDS": 1,
+    }
     dreams = live_server(name="dreams", NAME="Dreams", FEDERATION_KEY=_key(), **settings)
     micro = live_server(name="micro", NAME="Microloans", FEDERATION_KEY=_key(), **settings)
     return dreams, micro
@@ -40,8 +44,10 @@ def in_app(server, fn) -> Any:  # type: ignore[no-untyped-def]
 
 
 def listing_on(server, name: str) -> RemoteListing | None:  # type: ignore[no-untyped-def]
-    return in_app(server, lambda: db.session.scalars(
-        select(RemoteListing).where(RemoteListing.name == name)).first())
+    return in_app(
+        server,
+        lambda: db.session.scalars(select(RemoteListing).where(RemoteListing.name == name)).first(),
+    )
 
 
 def test_two_instances_follow_each_other_and_exchange_listings(pair, make_project) -> None:  # type: ignore[no-untyped-def]
@@ -71,11 +77,14 @@ def test_two_instances_follow_each_other_and_exchange_listings(pair, make_projec
 
     def edit() -> None:
         project = services.get_project(fresh)
-        services.update_project(project, db.session.get(User, project.owner_id),
-                                {"story": "Now with a second oven."})
+        services.update_project(
+            project, db.session.get(User, project.owner_id), {"story": "Now with a second oven."}
+        )
 
     in_app(micro, edit)
-    wait_for(lambda: "second oven" in (listing_on(dreams, "Fresh bakery").content or ""), timeout=20)
+    wait_for(
+        lambda: "second oven" in (listing_on(dreams, "Fresh bakery").content or ""), timeout=20
+    )
 
     def withdraw() -> None:
         project = services.get_project(existing)
@@ -116,9 +125,14 @@ def test_a_peer_that_was_down_converges_when_it_comes_back(pair, make_project) -
     def failed_once() -> bool:
         from tontine.jobs.models import Job
 
-        return in_app(micro, lambda: any(
-            j.attempts >= 1 and j.last_error for j in db.session.scalars(select(Job)).all()
-            if j.kind == "federation_deliver"))
+        return in_app(
+            micro,
+            lambda: any(
+                j.attempts >= 1 and j.last_error
+                for j in db.session.scalars(select(Job)).all()
+                if j.kind == "federation_deliver"
+            ),
+        )
 
     wait_for(failed_once, timeout=20)
     back = LiveServer(dreams.app, dreams.port).start()
@@ -128,7 +142,9 @@ def test_a_peer_that_was_down_converges_when_it_comes_back(pair, make_project) -
         wait_for(lambda: "while you were away" in listing_on(dreams, "Kept").content, timeout=30)
         remote = listing_on(dreams, "Born while away")
         assert remote.ap_id == f"{micro.url}/projects/{created}"
-        ids = in_app(dreams, lambda: [r.activity_id for r in db.session.scalars(select(ReceivedActivity))])
+        ids = in_app(
+            dreams, lambda: [r.activity_id for r in db.session.scalars(select(ReceivedActivity))]
+        )
         assert len(ids) == len(set(ids))  # nothing applied twice
     finally:
         back.stop()

@@ -7,6 +7,7 @@ import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -23,7 +24,7 @@ BASE = "https://dreams.example"
 
 
 class Sink(BaseHTTPRequestHandler):
-    received: list[tuple[str, dict[str, str], bytes]] = []
+    received: ClassVar[list[tuple[str, dict[str, str], bytes]]] = []
     status = 202
 
     def log_message(self, *args: object) -> None:
@@ -41,7 +42,9 @@ class Sink(BaseHTTPRequestHandler):
 def sink() -> Iterator[str]:
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Sink)
     httpd.daemon_threads = True
-    threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    threading.Thread(
+        target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    ).start()
     Sink.received, Sink.status = [], 202
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
     httpd.shutdown()
@@ -50,17 +53,24 @@ def sink() -> Iterator[str]:
 
 @pytest.fixture
 def site(make_app):  # type: ignore[no-untyped-def]
-    app = make_app(plugins=["gift", "sandbox", "federation"], BASE_URL=BASE,
-                   FEDERATION_ALLOW_LOOPBACK=True)
+    app = make_app(
+        plugins=["gift", "sandbox", "federation"], BASE_URL=BASE, FEDERATION_ALLOW_LOOPBACK=True
+    )
     with app.app_context():
         yield app
 
 
-def add_peer(actor: str, inbox: str, shared: str | None = None,
-             followed: FollowState = FollowState.ACCEPTED) -> Peer:
+def add_peer(
+    actor: str, inbox: str, shared: str | None = None, followed: FollowState = FollowState.ACCEPTED
+) -> Peer:
     with unit_of_work() as session:
-        peer = Peer(actor_id=actor, domain=actor.split("/")[2], inbox=inbox, shared_inbox=shared,
-                    followed=followed)
+        peer = Peer(
+            actor_id=actor,
+            domain=actor.split("/")[2],
+            inbox=inbox,
+            shared_inbox=shared,
+            followed=followed,
+        )
         session.add(peer)
     return peer
 
@@ -85,7 +95,8 @@ def test_opening_a_listing_writes_a_create_and_one_job_per_inbox(site, make_proj
     creates = activities("Create")
     assert [a.ap_id for a in creates] == [f"{BASE}/projects/{project.id}#create"]
     assert sorted(j.payload["inbox"] for j in jobs()) == [
-        "https://a.example/inbox", "https://b.example/actor/inbox"
+        "https://a.example/inbox",
+        "https://b.example/actor/inbox",
     ]
 
 
@@ -116,7 +127,9 @@ def test_a_saved_listing_goes_out_as_update(site, make_project) -> None:  # type
     from tontine.accounts.models import User
 
     project = make_project()
-    services.update_project(project, db.session.get(User, project.owner_id), {"story": "Now with a second oven."})
+    services.update_project(
+        project, db.session.get(User, project.owner_id), {"story": "Now with a second oven."}
+    )
     assert len(activities("Update")) == 1
 
 
@@ -129,7 +142,10 @@ def test_withdrawal_goes_out_as_delete(site, make_project) -> None:  # type: ign
         services.transition(db.session.merge(project), "withdrawn", reason="test")
     delete = activities("Delete")
     assert len(delete) == 1
-    assert outbox.render(delete[0])["object"] == {"id": f"{BASE}/projects/{project.id}", "type": "Tombstone"}
+    assert outbox.render(delete[0])["object"] == {
+        "id": f"{BASE}/projects/{project.id}",
+        "type": "Tombstone",
+    }
     assert outbox.render(activities("Create")[0]) is None  # a withdrawn listing is never re-sent
 
 
@@ -205,7 +221,9 @@ def test_publishing_on_postgres(make_app, make_project) -> None:  # type: ignore
         assert len(jobs()) == 1
 
 
-def test_a_peer_failing_for_days_becomes_unavailable_and_is_tried_rarely(site, make_project, sink: str) -> None:  # type: ignore[no-untyped-def]
+def test_a_peer_failing_for_days_becomes_unavailable_and_is_tried_rarely(
+    site, make_project, sink: str
+) -> None:  # type: ignore[no-untyped-def]
     Sink.status = 500
     dead = add_peer("http://127.0.0.1/dead", f"{sink}/dead-inbox")
     alive = add_peer("https://alive.example/actor", "https://alive.example/inbox")
@@ -225,5 +243,8 @@ def test_a_peer_failing_for_days_becomes_unavailable_and_is_tried_rarely(site, m
 
 
 def outbox_activity_id(project_id: int) -> int:
-    return db.session.scalars(select(OutgoingActivity.id).where(
-        OutgoingActivity.ap_id == f"{BASE}/projects/{project_id}#create")).one()
+    return db.session.scalars(
+        select(OutgoingActivity.id).where(
+            OutgoingActivity.ap_id == f"{BASE}/projects/{project_id}#create"
+        )
+    ).one()

@@ -19,8 +19,9 @@ BASE = "https://dreams.example"
 
 @pytest.fixture
 def site(make_app):  # type: ignore[no-untyped-def]
-    app = make_app(plugins=["gift", "sandbox", "federation"], BASE_URL=BASE,
-                   FEDERATION_ALLOW_LOOPBACK=True)
+    app = make_app(
+        plugins=["gift", "sandbox", "federation"], BASE_URL=BASE, FEDERATION_ALLOW_LOOPBACK=True
+    )
     with app.app_context():
         yield app
 
@@ -34,10 +35,14 @@ def cli(site, *args: str) -> Any:  # type: ignore[no-untyped-def]
 def serve_webfinger(stub, actor, name: str = "site") -> str:  # type: ignore[no-untyped-def]
     host = stub.base.split("//")[1]
     resource = quote(f"acct:{name}@{host}", safe=":@")
-    stub.serve(f"/.well-known/webfinger?resource={resource}",
-               {"subject": f"acct:{name}@{host}",
-                "links": [{"rel": "self", "type": "application/activity+json", "href": actor.id}]},
-               content_type="application/jrd+json")
+    stub.serve(
+        f"/.well-known/webfinger?resource={resource}",
+        {
+            "subject": f"acct:{name}@{host}",
+            "links": [{"rel": "self", "type": "application/activity+json", "href": actor.id}],
+        },
+        content_type="application/jrd+json",
+    )
     return f"@{name}@{host}"
 
 
@@ -73,8 +78,9 @@ def test_handle_must_resolve_back_to_itself(site, remote) -> None:  # type: igno
     assert db.session.scalars(select(Peer)).all() == [] and delivery_jobs() == []
 
 
-@pytest.mark.parametrize("target", ["not a handle", "@a@", "ftp://x.example/actor",
-                                    "https://10.0.0.1/actor"])
+@pytest.mark.parametrize(
+    "target", ["not a handle", "@a@", "ftp://x.example/actor", "https://10.0.0.1/actor"]
+)
 def test_follow_refuses_bad_targets(site, target: str) -> None:  # type: ignore[no-untyped-def]
     site.config["FEDERATION_ALLOW_LOOPBACK"] = False
     result = cli(site, "follow", target)
@@ -95,9 +101,16 @@ def test_unfollow_sends_undo(site, remote) -> None:  # type: ignore[no-untyped-d
 def test_approve_a_pending_follower(site, remote) -> None:  # type: ignore[no-untyped-def]
     actor = remote.add_actor("site")
     with unit_of_work() as session:
-        session.add(Peer(actor_id=actor.id, domain="127.0.0.1", inbox=f"{actor.id}/inbox",
-                         handle="site@x", followed=FollowState.PENDING,
-                         their_follow_id=f"{actor.id}/follows/1"))
+        session.add(
+            Peer(
+                actor_id=actor.id,
+                domain="127.0.0.1",
+                inbox=f"{actor.id}/inbox",
+                handle="site@x",
+                followed=FollowState.PENDING,
+                their_follow_id=f"{actor.id}/follows/1",
+            )
+        )
     assert cli(site, "approve", actor.id).exit_code == 0
     assert db.session.scalars(select(Peer)).one().followed == FollowState.ACCEPTED
     assert cli(site, "approve", actor.id).exit_code != 0  # nothing pending any more
@@ -105,10 +118,19 @@ def test_approve_a_pending_follower(site, remote) -> None:  # type: ignore[no-un
 
 def test_block_hides_listings_and_unblock_shows_them(site) -> None:  # type: ignore[no-untyped-def]
     with unit_of_work() as session:
-        session.add(RemoteListing(
-            ap_id="https://bad.example/projects/1", origin="https://bad.example:443",
-            name="Hidden soon", url="https://bad.example/projects/1", funding_model="gift",
-            status="open", currency="EUR", goal_amount=1000, updated=datetime(2030, 1, 1)))
+        session.add(
+            RemoteListing(
+                ap_id="https://bad.example/projects/1",
+                origin="https://bad.example:443",
+                name="Hidden soon",
+                url="https://bad.example/projects/1",
+                funding_model="gift",
+                status="open",
+                currency="EUR",
+                goal_amount=1000,
+                updated=datetime(2030, 1, 1),
+            )
+        )
     web = site.test_client()
     assert "Hidden soon" in web.get("/network").get_data(as_text=True)
     assert cli(site, "block", "bad.example", "--reason", "spam").exit_code == 0
@@ -121,9 +143,16 @@ def test_block_hides_listings_and_unblock_shows_them(site) -> None:  # type: ign
 def test_peers_lists_states(site) -> None:  # type: ignore[no-untyped-def]
     assert "no peers" in cli(site, "peers").output
     with unit_of_work() as session:
-        session.add(Peer(actor_id="https://a.example/actor", domain="a.example",
-                         inbox="https://a.example/inbox", handle="tontine@a.example",
-                         following=FollowState.ACCEPTED, unavailable=True))
+        session.add(
+            Peer(
+                actor_id="https://a.example/actor",
+                domain="a.example",
+                inbox="https://a.example/inbox",
+                handle="tontine@a.example",
+                following=FollowState.ACCEPTED,
+                unavailable=True,
+            )
+        )
     output = cli(site, "peers").output
     assert "tontine@a.example" in output and "following=accepted" in output
     assert "UNAVAILABLE" in output
@@ -131,18 +160,30 @@ def test_peers_lists_states(site) -> None:  # type: ignore[no-untyped-def]
 
 def test_network_page_links_back_to_the_origin(site) -> None:  # type: ignore[no-untyped-def]
     with unit_of_work() as session:
-        session.add(RemoteListing(
-            ap_id="https://micro.example/projects/4", origin="https://micro.example:443",
-            name="Sewing machine", url="https://micro.example/projects/4",
-            contribute_url="https://micro.example/projects/4/give",
-            image_url="https://micro.example/media/x.jpg", funding_model="loan", status="open",
-            currency="EUR", goal_amount=50000, raised_amount=12500, updated=datetime(2030, 1, 1)))
+        session.add(
+            RemoteListing(
+                ap_id="https://micro.example/projects/4",
+                origin="https://micro.example:443",
+                name="Sewing machine",
+                url="https://micro.example/projects/4",
+                contribute_url="https://micro.example/projects/4/give",
+                image_url="https://micro.example/media/x.jpg",
+                funding_model="loan",
+                status="open",
+                currency="EUR",
+                goal_amount=50000,
+                raised_amount=12500,
+                updated=datetime(2030, 1, 1),
+            )
+        )
     response = site.test_client().get("/network")
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "Sewing machine" in html and "https://micro.example/projects/4/give" in html
     assert "25%" in html
-    assert "img-src 'self' data: https://micro.example" in response.headers["Content-Security-Policy"]
+    assert (
+        "img-src 'self' data: https://micro.example" in response.headers["Content-Security-Policy"]
+    )
 
 
 def test_outbox_pages_by_cursor(site, make_project) -> None:  # type: ignore[no-untyped-def]
@@ -156,16 +197,30 @@ def test_outbox_pages_by_cursor(site, make_project) -> None:  # type: ignore[no-
     assert first["type"] == "OrderedCollectionPage" and len(first["orderedItems"]) == 20
     assert first["orderedItems"][0]["object"]["name"] == "Project 24"
     second = json.loads(web.get(first["next"].replace(BASE, ""), headers=accept).data)
-    assert [i["object"]["name"] for i in second["orderedItems"]] == [f"Project {n}" for n in range(4, -1, -1)]
+    assert [i["object"]["name"] for i in second["orderedItems"]] == [
+        f"Project {n}" for n in range(4, -1, -1)
+    ]
     assert "next" not in second
 
 
 def test_followers_and_following_collections(site) -> None:  # type: ignore[no-untyped-def]
     with unit_of_work() as session:
-        session.add(Peer(actor_id="https://a.example/actor", domain="a.example", inbox="https://a.example/i",
-                         followed=FollowState.ACCEPTED))
-        session.add(Peer(actor_id="https://b.example/actor", domain="b.example", inbox="https://b.example/i",
-                         following=FollowState.ACCEPTED))
+        session.add(
+            Peer(
+                actor_id="https://a.example/actor",
+                domain="a.example",
+                inbox="https://a.example/i",
+                followed=FollowState.ACCEPTED,
+            )
+        )
+        session.add(
+            Peer(
+                actor_id="https://b.example/actor",
+                domain="b.example",
+                inbox="https://b.example/i",
+                following=FollowState.ACCEPTED,
+            )
+        )
     web = site.test_client()
     followers = json.loads(web.get("/actor/followers?page=true").data)
     assert followers["orderedItems"] == ["https://a.example/actor"]

@@ -11,7 +11,6 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 
 from tontine_federation.signatures import (
-    MalformedSignature,
     Policy,
     SignatureRejected,
     SignedRequest,
@@ -53,13 +52,17 @@ CAVAGE_URL = "https://example.com/foo?param=value&pet=dog"
 CAVAGE_VECTORS = {
     "C.2 basic": (
         "(request-target) host date",
-        "qdx+H7PHHDZgy4y/Ahn9Tny9V3GP6YgBPyUXMmoxWtLbHpUnXS2mg2+SbrQDMCJypxBLSPQR2aAjn7ndmw2iicw3"
-        "HMbe8VfEdKFYRqzic+efkb3nndiv/x1xSHDJWeSWkx3ButlYSuBskLu6kd9Fswtemr3lgdDEmn04swr2Os0=",
+        (
+            "qdx+H7PHHDZgy4y/Ahn9Tny9V3GP6YgBPyUXMmoxWtLbHpUnXS2mg2+SbrQDMCJypxBLSPQR2aAjn7ndmw2iicw3"
+            "HMbe8VfEdKFYRqzic+efkb3nndiv/x1xSHDJWeSWkx3ButlYSuBskLu6kd9Fswtemr3lgdDEmn04swr2Os0="
+        ),
     ),
     "C.3 all headers": (
         "(request-target) host date content-type digest content-length",
-        "vSdrb+dS3EceC9bcwHSo4MlyKS59iFIrhgYkz8+oVLEEzmYZZvRs8rgOp+63LEM3v+MFHB32NfpB2bEKBIvB1q52"
-        "LaEUHFv120V01IL+TAD48XaERZFukWgHoBTLMhYS2Gb51gWxpeIq8knRmPnYePbF5MOkR0Zkly4zKH7s1dE=",
+        (
+            "vSdrb+dS3EceC9bcwHSo4MlyKS59iFIrhgYkz8+oVLEEzmYZZvRs8rgOp+63LEM3v+MFHB32NfpB2bEKBIvB1q52"
+            "LaEUHFv120V01IL+TAD48XaERZFukWgHoBTLMhYS2Gb51gWxpeIq8knRmPnYePbF5MOkR0Zkly4zKH7s1dE="
+        ),
     ),
 }
 
@@ -138,34 +141,46 @@ RFC_VECTORS = {
     "B.2.1 minimal": (
         "rsa-pss",
         'sig-b21=();created=1618884473;keyid="test-key-rsa-pss";nonce="b3k2pp5k7z-50gnwp.yemd"',
-        "sig-b21=:d2pmTvmbncD3xQm8E9ZV2828BjQWGgiwAaw5bAkgibUopemLJcWDy/lkbbHAve4cRAtx31Iq786U7it"
-        "++wgGxbtRxf8Udx7zFZsckzXaJMkA7ChG52eSkFxykJeNqsrWH5S+oxNFlD4dzVuwe8DhTSja8xxbR/Z2cOGdCbz"
-        "R72rgFWhzx2VjBqJzsPLMIQKhO4DGezXehhWwE56YCE+O6c0mKZsfxVrogUvA4HELjVKWmAvtl6UnCh8jYzuVG5W"
-        "Sb/QEVPnP5TmcAnLH1g+s++v6d4s8m0gCw1fV5/SITLq9mhho8K3+7EPYTU8IU1bLhdxO5Nyt8C8ssinQ98Xw9Q==:",
+        (
+            "sig-b21=:d2pmTvmbncD3xQm8E9ZV2828BjQWGgiwAaw5bAkgibUopemLJcWDy/lkbbHAve4cRAtx31Iq786U7it"
+            "++wgGxbtRxf8Udx7zFZsckzXaJMkA7ChG52eSkFxykJeNqsrWH5S+oxNFlD4dzVuwe8DhTSja8xxbR/Z2cOGdCbz"
+            "R72rgFWhzx2VjBqJzsPLMIQKhO4DGezXehhWwE56YCE+O6c0mKZsfxVrogUvA4HELjVKWmAvtl6UnCh8jYzuVG5W"
+            "Sb/QEVPnP5TmcAnLH1g+s++v6d4s8m0gCw1fV5/SITLq9mhho8K3+7EPYTU8IU1bLhdxO5Nyt8C8ssinQ98Xw9Q==:"
+        ),
     ),
     "B.2.2 selective": (
         "rsa-pss",
         'sig-b22=("@authority" "content-digest");created=1618884473;keyid="test-key-rsa-pss"',
-        "sig-b22=:Fee1uy9YGZq5UUwwYU6vz4dZNvfw3GYrFl1L6YlVIyUMuWswWDNSvql4dVtSeidYjYZUm7SBCENIb5K"
-        "Yy2ByoC3bI+7gydd2i4OAT5lyDtmeapnAa8uP/b9xUpg+VSPElbBs6JWBIQsd+nMdHDe+ls/IwVMwXktC37Sqsnb"
-        "NyhNp6kcvcWpevjzFcD2VqdZleUz4jN7P+W5A3wHiMGfIjIWn36KXNB+RKyrlGnIS8yaBBrom5rcZWLrLbtg6Vlr"
-        "H1+/07RV+kgTh/l10h8qgpl9zQHu7mWbDKTq0tJ8K4ywcPoC4s2I4rU88jzDKDGdTTQFZoTVZxZmuTM1FvHfzIw==:",
+        (
+            "sig-b22=:Fee1uy9YGZq5UUwwYU6vz4dZNvfw3GYrFl1L6YlVIyUMuWswWDNSvql4dVtSeidYjYZUm7SBCENIb5K"
+            "Yy2ByoC3bI+7gydd2i4OAT5lyDtmeapnAa8uP/b9xUpg+VSPElbBs6JWBIQsd+nMdHDe+ls/IwVMwXktC37Sqsnb"
+            "NyhNp6kcvcWpevjzFcD2VqdZleUz4jN7P+W5A3wHiMGfIjIWn36KXNB+RKyrlGnIS8yaBBrom5rcZWLrLbtg6Vlr"
+            "H1+/07RV+kgTh/l10h8qgpl9zQHu7mWbDKTq0tJ8K4ywcPoC4s2I4rU88jzDKDGdTTQFZoTVZxZmuTM1FvHfzIw==:"
+        ),
     ),
     "B.2.3 full": (
         "rsa-pss",
-        'sig-b23=("date" "@method" "@path" "@query" "@authority" "content-type" "content-digest" '
-        '"content-length");created=1618884473;keyid="test-key-rsa-pss"',
-        "sig-b23=:bbN8oArOxYoyylQQUU6QYwrTuaxLwjAC9fbY2F6SVWvh0yBiMIRGOnMYwZ/5MR6fb0Kh1rIRASVxFkeG"
-        "t683+qRpRRU5p2voTp768ZrCUb38K0fUxN0O0iC59DzYx8DFll5GmydPxSmme9v6ULbMFkl+V5B1TP/yPViV7KsL"
-        "NmvKiLJH1pFkh/aYA2HXXZzNBXmIkoQoLd7YfW91kE9o/CCoC1xMy7JA1ipwvKvfrs65ldmlu9bpG6A9BmzhuzF8"
-        "Eim5f8ui9eH8LZH896+QIF61ka39VBrohr9iyMUJpvRX2Zbhl5ZJzSRxpJyoEZAFL2FUo5fTIztsDZKEgM4cUA==:",
+        (
+            'sig-b23=("date" "@method" "@path" "@query" "@authority" "content-type" "content-digest" '
+            '"content-length");created=1618884473;keyid="test-key-rsa-pss"'
+        ),
+        (
+            "sig-b23=:bbN8oArOxYoyylQQUU6QYwrTuaxLwjAC9fbY2F6SVWvh0yBiMIRGOnMYwZ/5MR6fb0Kh1rIRASVxFkeG"
+            "t683+qRpRRU5p2voTp768ZrCUb38K0fUxN0O0iC59DzYx8DFll5GmydPxSmme9v6ULbMFkl+V5B1TP/yPViV7KsL"
+            "NmvKiLJH1pFkh/aYA2HXXZzNBXmIkoQoLd7YfW91kE9o/CCoC1xMy7JA1ipwvKvfrs65ldmlu9bpG6A9BmzhuzF8"
+            "Eim5f8ui9eH8LZH896+QIF61ka39VBrohr9iyMUJpvRX2Zbhl5ZJzSRxpJyoEZAFL2FUo5fTIztsDZKEgM4cUA==:"
+        ),
     ),
     "B.2.6 ed25519": (
         "ed25519",
-        'sig-b26=("date" "@method" "@path" "@authority" "content-type" "content-length");'
-        'created=1618884473;keyid="test-key-ed25519"',
-        "sig-b26=:wqcAqbmYJ2ji2glfAMaRy4gruYYnx2nEFN2HN6jrnDnQCK1u02Gb04v9EDgwUPiu4A0w6vuQv5lIp5WP"
-        "pBKRCw==:",
+        (
+            'sig-b26=("date" "@method" "@path" "@authority" "content-type" "content-length");'
+            'created=1618884473;keyid="test-key-ed25519"'
+        ),
+        (
+            "sig-b26=:wqcAqbmYJ2ji2glfAMaRy4gruYYnx2nEFN2HN6jrnDnQCK1u02Gb04v9EDgwUPiu4A0w6vuQv5lIp5WP"
+            "pBKRCw==:"
+        ),
     ),
 }
 
@@ -186,7 +201,9 @@ def test_rfc9421_appendix_b_vectors(name: str) -> None:
     assert result.key_id.startswith("test-key-")
     tampered = dict(headers, Date="Tue, 20 Apr 2021 02:07:56 GMT")
     tampered["Content-Length"] = "19"
-    bad = SignedRequest.build("POST", "https://example.org/foo?param=Value&Pet=cat", tampered, CAVAGE_BODY)
+    bad = SignedRequest.build(
+        "POST", "https://example.org/foo?param=Value&Pet=cat", tampered, CAVAGE_BODY
+    )
     if name != "B.2.1 minimal":  # the minimal signature covers nothing
         with pytest.raises(SignatureRejected):
             verify(bad, lambda _k: _rfc_public_key(kind), Policy.relaxed())
@@ -219,8 +236,14 @@ def lookup(private):  # type: ignore[no-untyped-def]
 
 
 def test_cavage_round_trip(keys) -> None:  # type: ignore[no-untyped-def]
-    headers = sign_cavage(keys["rsa"], "https://peer.example/actor#main-key", "POST", URL,
-                          {"Content-Type": "application/activity+json"}, BODY)
+    headers = sign_cavage(
+        keys["rsa"],
+        "https://peer.example/actor#main-key",
+        "POST",
+        URL,
+        {"Content-Type": "application/activity+json"},
+        BODY,
+    )
     assert headers["Digest"] == digest_header(BODY)
     request = SignedRequest.build("POST", URL, headers, BODY)
     result = verify(request, lookup(keys["rsa"]), POLICY)
@@ -242,7 +265,9 @@ def test_signed_get_needs_no_digest(keys) -> None:  # type: ignore[no-untyped-de
 
 @pytest.mark.parametrize("kind", ["rsa", "ed25519", "p256"])
 def test_rfc9421_round_trip(keys, kind: str) -> None:  # type: ignore[no-untyped-def]
-    headers = sign_rfc9421(keys[kind], "key-1", "POST", URL, {"Content-Type": "application/json"}, BODY)
+    headers = sign_rfc9421(
+        keys[kind], "key-1", "POST", URL, {"Content-Type": "application/json"}, BODY
+    )
     assert headers["Content-Digest"] == content_digest_header(BODY)
     result = verify(SignedRequest.build("POST", URL, headers, BODY), lookup(keys[kind]), POLICY)
     assert result.scheme == "rfc9421"
@@ -258,8 +283,15 @@ def test_rfc9421_rsa_pss_round_trip(keys) -> None:  # type: ignore[no-untyped-de
 # --- each rejection ----------------------------------------------------------------------------
 
 
-def _cavage(private, covered: list[str], headers: dict[str, str], body: bytes = BODY,  # type: ignore[no-untyped-def]
-            algorithm: str = "rsa-sha256", method: str = "POST", url: str = URL) -> dict[str, str]:
+def _cavage(
+    private,
+    covered: list[str],
+    headers: dict[str, str],
+    body: bytes = BODY,  # type: ignore[no-untyped-def]
+    algorithm: str = "rsa-sha256",
+    method: str = "POST",
+    url: str = URL,
+) -> dict[str, str]:
     """Sign exactly ``covered`` (to build requests a careless or hostile peer would send)."""
     request = SignedRequest.build(method, url, headers, body)
     string = cavage_signing_string(request, covered, {}).encode()
@@ -274,8 +306,13 @@ def _now_date(delta: timedelta = timedelta()) -> str:
     return email.utils.format_datetime(datetime.now(UTC) + delta, usegmt=True)
 
 
-def _rejects(headers: dict[str, str], private, body: bytes = BODY, status: int = 401,  # type: ignore[no-untyped-def]
-             method: str = "POST") -> str:
+def _rejects(
+    headers: dict[str, str],
+    private,
+    body: bytes = BODY,
+    status: int = 401,  # type: ignore[no-untyped-def]
+    method: str = "POST",
+) -> str:
     with pytest.raises(SignatureRejected) as caught:
         verify(SignedRequest.build(method, URL, headers, body), lookup(private), POLICY)
     assert caught.value.status == status
@@ -293,25 +330,36 @@ def test_tampered_body_is_rejected(keys) -> None:  # type: ignore[no-untyped-def
 
 def test_tampered_body_with_recomputed_digest_is_rejected(keys) -> None:  # type: ignore[no-untyped-def]
     other = BODY.replace(b"Follow", b"Delete")
-    headers = dict(sign_cavage(keys["rsa"], "k", "POST", URL, {}, BODY), Digest=digest_header(other))
+    headers = dict(
+        sign_cavage(keys["rsa"], "k", "POST", URL, {}, BODY), Digest=digest_header(other)
+    )
     assert "does not verify" in _rejects(headers, keys["rsa"], body=other)
 
 
 def test_digest_not_covered_is_rejected(keys) -> None:  # type: ignore[no-untyped-def]
-    headers = _cavage(keys["rsa"], ["(request-target)", "host", "date"],
-                      {"Host": HOST, "Date": _now_date(), "Digest": digest_header(BODY)})
+    headers = _cavage(
+        keys["rsa"],
+        ["(request-target)", "host", "date"],
+        {"Host": HOST, "Date": _now_date(), "Digest": digest_header(BODY)},
+    )
     assert "body digest" in _rejects(headers, keys["rsa"])
 
 
 def test_request_target_not_covered_is_rejected(keys) -> None:  # type: ignore[no-untyped-def]
-    headers = _cavage(keys["rsa"], ["host", "date", "digest"],
-                      {"Host": HOST, "Date": _now_date(), "Digest": digest_header(BODY)})
+    headers = _cavage(
+        keys["rsa"],
+        ["host", "date", "digest"],
+        {"Host": HOST, "Date": _now_date(), "Digest": digest_header(BODY)},
+    )
     assert "request target" in _rejects(headers, keys["rsa"])
 
 
 def test_host_not_covered_is_rejected(keys) -> None:  # type: ignore[no-untyped-def]
-    headers = _cavage(keys["rsa"], ["(request-target)", "date", "digest"],
-                      {"Host": HOST, "Date": _now_date(), "Digest": digest_header(BODY)})
+    headers = _cavage(
+        keys["rsa"],
+        ["(request-target)", "date", "digest"],
+        {"Host": HOST, "Date": _now_date(), "Digest": digest_header(BODY)},
+    )
     assert "host" in _rejects(headers, keys["rsa"])
 
 
@@ -332,9 +380,12 @@ def test_stale_or_future_date_is_rejected(keys, delta: timedelta) -> None:  # ty
 
 
 def test_unknown_algorithm_is_rejected(keys) -> None:  # type: ignore[no-untyped-def]
-    headers = _cavage(keys["rsa"], ["(request-target)", "host", "date", "digest"],
-                      {"Host": HOST, "Date": _now_date(), "Digest": digest_header(BODY)},
-                      algorithm="hmac-sha256")
+    headers = _cavage(
+        keys["rsa"],
+        ["(request-target)", "host", "date", "digest"],
+        {"Host": HOST, "Date": _now_date(), "Digest": digest_header(BODY)},
+        algorithm="hmac-sha256",
+    )
     assert "not accepted" in _rejects(headers, keys["rsa"])
 
 
@@ -384,7 +435,12 @@ def test_wrong_key_is_rejected(keys) -> None:  # type: ignore[no-untyped-def]
     ],
 )
 def test_malformed_cavage_headers_are_400(keys, signature: str) -> None:  # type: ignore[no-untyped-def]
-    headers = {"Host": HOST, "Date": _now_date(), "Digest": digest_header(BODY), "Signature": signature}
+    headers = {
+        "Host": HOST,
+        "Date": _now_date(),
+        "Digest": digest_header(BODY),
+        "Signature": signature,
+    }
     _rejects(headers, keys["rsa"], status=400)
 
 

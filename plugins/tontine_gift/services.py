@@ -219,7 +219,7 @@ def add_tier(project_id: int, actor: User, data: dict[str, Any]) -> RewardTier:
     return tier
 
 
-def _tier_of(project: Project, tier_id: int) -> RewardTier:
+def tier_of(project: Project, tier_id: int) -> RewardTier:
     ident = row_id(tier_id)
     tier = db.session.get(RewardTier, ident) if ident else None
     if tier is None or tier.project_id != project.id:
@@ -231,7 +231,7 @@ def update_tier(project_id: int, tier_id: int, actor: User, data: dict[str, Any]
     with unit_of_work():
         project = _owned(project_id, actor)
         _editable(project)
-        tier = _tier_of(project, tier_id)
+        tier = tier_of(project, tier_id)
         clean = _clean_tier(project, data)
         if clean.get("position") is None:
             clean["position"] = tier.position
@@ -244,7 +244,7 @@ def delete_tier(project_id: int, tier_id: int, actor: User) -> None:
     with unit_of_work() as session:
         project = _owned(project_id, actor)
         _editable(project)
-        tier = _tier_of(project, tier_id)
+        tier = tier_of(project, tier_id)
         claimed = session.scalar(
             select(func.count(RewardClaim.id)).where(RewardClaim.tier_id == tier.id)
         )

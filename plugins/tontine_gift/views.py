@@ -97,9 +97,7 @@ def rewards(project_id: int) -> Any:
         except DomainError as exc:
             if exc.status in (403, 404):
                 raise
-            return _rewards_page(
-                project, form, exc.status if exc.status != 400 else 400, _form_error(form, exc)
-            )
+            return _rewards_page(project, form, exc.status, _form_error(form, exc))
         flash(_("Reward “%(title)s” added.", title=tier.title), "success")
         return redirect(url_for("gift.rewards", project_id=project.id))
     return _rewards_page(project, form)
@@ -109,7 +107,7 @@ def rewards(project_id: int) -> Any:
 @login_required
 def edit_tier(project_id: int, tier_id: int) -> Any:
     project = _owner_project(project_id)
-    tier = services._tier_of(project, tier_id)
+    tier = services.tier_of(project, tier_id)
     form = RewardTierForm()
     error = None
     if form.is_submitted():

@@ -82,6 +82,7 @@ class _Databases:
         self.worker = worker
         self.sqlite_templates: dict[tuple[str, ...], Path] = {}
         self.pg_url: str | None = None
+        self.pg_name = ""
         self.pg_migrated: set[tuple[str, ...]] = set()
 
     def postgres(self) -> str:
@@ -89,22 +90,40 @@ class _Databases:
             import sqlalchemy as sa
 
             base = sa.make_url(postgres_url() or "")
-            name = f"{base.database or 'test'}_tontine_{self.worker}"
+            # One database per test process: xdist workers, and test runs started at the same
+            # time on one server (developers sharing a machine), never drop each other's.
+            name = f"{base.database or 'test'}_tontine_{self.worker}_{os.getpid()}"
             admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
             with admin.connect() as conn:
                 conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
                 conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
             admin.dispose()
+            self.pg_name = name
             self.pg_url = base.set(database=name).render_as_string(hide_password=False)
         return self.pg_url
+
+    def drop_postgres(self) -> None:
+        """Drop this process's database at the end of the session."""
+        if self.pg_url is None:
+            return
+        import sqlalchemy as sa
+
+        admin = sa.create_engine(sa.make_url(postgres_url() or ""), isolation_level="AUTOCOMMIT")
+        try:
+            with admin.connect() as conn:
+                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{self.pg_name}" WITH (FORCE)')
+        finally:
+            admin.dispose()
 
 
 @pytest.fixture(scope="session")
 def _tontine_databases(
     tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
-) -> _Databases:
+) -> Iterator[_Databases]:
     workerinput = getattr(request.config, "workerinput", {})
-    return _Databases(tmp_path_factory.mktemp("tontine-db"), workerinput.get("workerid", "main"))
+    databases = _Databases(tmp_path_factory.mktemp("tontine-db"), workerinput.get("workerid", "main"))
+    yield databases
+    databases.drop_postgres()
 
 
 def _migration_key(app: Any) -> tuple[str, ...]:

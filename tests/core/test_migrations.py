@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -49,7 +50,7 @@ def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[s
         require_or_skip("TONTINE_REQUIRE_POSTGRES", "PostgreSQL tests need TONTINE_TEST_DATABASE_URL")
     url = sa.make_url(base)
     worker = getattr(request.config, "workerinput", {}).get("workerid", "main")
-    name = f"{url.database or 'test'}_migrations_{worker}"
+    name = f"{url.database or 'test'}_migrations_{worker}_{os.getpid()}"
     admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

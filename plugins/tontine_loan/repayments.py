@@ -88,7 +88,7 @@ def record_repayments(actor: User, entries: list[RepaymentEntry], today: date | 
         loans: dict[int, Loan] = {}
         for chunk in _chunks(ids):
             projects.update({p.id: p for p in session.scalars(
-                select(Project).where(Project.id.in_(chunk)).order_by(Project.id).with_for_update())})
+                select(Project).where(Project.id.in_(chunk)).order_by(Project.id).with_for_update(of=Project))})
             loans.update({loan.project_id: loan for loan in session.scalars(
                 select(Loan).where(Loan.project_id.in_(chunk)))})
         allowed = _managed_partner_ids(actor)
@@ -191,8 +191,8 @@ def record_repayments(actor: User, entries: list[RepaymentEntry], today: date | 
                 for repayment, (sids, parts, losses) in zip(created, splits, strict=True)
                 for sid, part, loss in zip(sids, parts, losses, strict=True) if part
             ]
-            for start in range(0, len(part_rows), 20_000):
-                session.execute(insert(RepaymentPart), part_rows[start:start + 20_000])
+            for start in range(0, len(part_rows), 20_000):  # Core executemany, no ORM bookkeeping
+                session.execute(insert(RepaymentPart.__table__), part_rows[start:start + 20_000])
             for repayment, (sids, parts, losses) in zip(created, splits, strict=True):
                 loan = loans[repayment.project_id]
                 lender_of = {sid: lender for sid, lender, _share in shares[loan.project_id]}

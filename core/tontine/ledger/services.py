@@ -11,8 +11,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tontine.db import db, utcnow
-from tontine.ledger.models import CREDIT_NORMAL, AccountKind, LedgerAccount, LedgerTransaction, Posting
+from tontine.ledger.models import (
+    CREDIT_NORMAL,
+    AccountKind,
+    LedgerAccount,
+    LedgerTransaction,
+    Posting,
+)
 from tontine.money import Money, check_currency
+
+_ACCOUNT_IDS = "tontine.ledger.account_ids"  # session.info cache: (kind, ref, currency) → id
 
 
 class UnbalancedTransaction(ValueError):
@@ -79,12 +87,13 @@ def account_ids(keys: Iterable[tuple[AccountKind, str, str]]) -> dict[tuple[Acco
     every lender of a loan) costs a handful of statements rather than one per leg.
     """
     session = db.session
+    known: dict[tuple[AccountKind, str, str], int] = session.info.setdefault(_ACCOUNT_IDS, {})
     wanted = {(kind, str(ref), currency) for kind, ref, currency in keys}
+    found = {key: known[key] for key in wanted if key in known}
     groups: dict[tuple[AccountKind, str], list[str]] = defaultdict(list)
-    for kind, ref, currency in wanted:
+    for kind, ref, currency in wanted - found.keys():
         check_currency(currency)
         groups[(kind, currency)].append(ref)
-    found: dict[tuple[AccountKind, str, str], int] = {}
 
     def lookup() -> None:
         for (kind, currency), refs in groups.items():
@@ -111,7 +120,14 @@ def account_ids(keys: Iterable[tuple[AccountKind, str, str]]) -> dict[tuple[Acco
             for kind, ref, currency in missing:
                 account(kind, ref, currency)
         lookup()
+    known.update(found)
     return found
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_account_ids(session: Session, _previous: object) -> None:
+    """Ids cached by ``account_ids`` may name accounts a rollback just undid."""
+    session.info.pop(_ACCOUNT_IDS, None)
 
 
 def post(kind: str, legs: list[Leg], *, memo: str = "", cause: str | None = None) -> LedgerTransaction | None:
@@ -131,19 +147,17 @@ def post(kind: str, legs: list[Leg], *, memo: str = "", cause: str | None = None
     txn = LedgerTransaction(kind=kind, memo=memo[:200], cause=cause)
     session.add(txn)
     session.flush()
-    # One multi-row INSERT; the legs were checked to balance above.
-    session.execute(
-        insert(Posting),
-        [
-            {
-                "transaction_id": txn.id,
-                "account_id": ids[(leg.kind, str(leg.ref), leg.amount.currency)],
-                "amount": leg.amount.amount,
-                "currency": leg.amount.currency,
-            }
-            for leg in legs
-        ],
-    )
+    rows = [
+        {
+            "transaction_id": txn.id,
+            "account_id": ids[(leg.kind, str(leg.ref), leg.amount.currency)],
+            "amount": leg.amount.amount,
+            "currency": leg.amount.currency,
+        }
+        for leg in legs
+    ]
+    # One Core executemany (pipelined by the driver); the legs were checked to balance above.
+    session.execute(insert(Posting.__table__), rows)
     return txn
 
 

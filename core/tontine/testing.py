@@ -400,20 +400,29 @@ class LiveServer:
         self.url = f"http://127.0.0.1:{port}"
         self._server = make_server("127.0.0.1", port, app, threaded=True)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._stop_worker: threading.Event | None = None
+        self._stop_worker = threading.Event()
+        self._worker: threading.Thread | None = None
 
     def start(self, worker: bool = True) -> LiveServer:
-        from tontine.jobs.services import start_in_process_worker
+        from tontine.jobs.services import work_forever
 
         self._thread.start()
         if worker:
-            self._stop_worker = start_in_process_worker(self.app)
+            self._worker = threading.Thread(
+                target=work_forever, args=(self.app, self._stop_worker, 0.2),
+                name=f"tontine-worker-{self.port}", daemon=True,
+            )
+            self._worker.start()
         return self
 
     def stop(self) -> None:
-        if self._stop_worker:
-            self._stop_worker.set()
+        """Stop the worker first and wait for it: its job must not outlive the test's database."""
+        self._stop_worker.set()
+        if self._worker is not None:
+            self._worker.join(timeout=30)
         self._server.shutdown()
+        self._thread.join(timeout=10)
+        self._server.server_close()
 
 
 @pytest.fixture

@@ -102,6 +102,7 @@ def test_list_fund_disburse_repay_and_relend(site, make_user, login, form_post) 
     staff_client = client_for(site, staff, login)
     page = staff_client.get("/projects/new?model=loan").get_data(as_text=True)
     assert 'name="terms.term_months"' in page and "Sahel Microfinance" in page
+    assert "Interest to lenders (% a year)" in page
     response = form_post(staff_client, "/projects/new?model=loan", "/projects/new", data={
         "title": "A sewing machine for Fatou", "summary": "Tailoring in Thiès",
         "story": "Fatou sews school uniforms.", "place": "Thiès", "country": "SN", "category": "business",
@@ -121,6 +122,8 @@ def test_list_fund_disburse_repay_and_relend(site, make_user, login, form_post) 
                      f"/projects/{project.id}/approve").status_code == 303
     html = site.test_client().get(f"/projects/{project.id}").get_data(as_text=True)
     assert "Expected repayment schedule" in html and "Sahel Microfinance" in html
+    french = site.test_client().get(f"/projects/{project.id}", headers={"Accept-Language": "fr"})
+    assert "Échéancier prévu" in french.get_data(as_text=True)
     assert "24 %" in html  # the borrower's rate is shown
 
     # Three lenders fund it; a ticket below the minimum is refused with a message.

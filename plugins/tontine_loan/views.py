@@ -319,8 +319,27 @@ def portfolio():  # type: ignore[no-untyped-def]
     }
     return render_template(
         "loan/portfolio.html", holdings=holdings, months=months, peak=peak, totals=totals,
+        action_form=ActionForm(),
         balance=balance(AccountKind.SUPPORTER_BALANCE, current_user.id, currency),
     )
+
+
+@bp.post("/my/loans/donate")
+@login_required
+def donate():  # type: ignore[no-untyped-def]
+    from flask import request
+
+    from tontine_loan.balance import donate as give
+
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        give(_user(), request.form.get("amount", ""), current_app.config["CURRENCY"])
+    except DomainError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for(".portfolio"), code=303)
+    flash(_("Thank you: your gift keeps the site running."), "success")
+    return redirect(url_for(".portfolio"), code=303)
 
 
 @bp.get("/my/loans.csv")

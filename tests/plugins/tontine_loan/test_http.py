@@ -186,3 +186,24 @@ def test_pages_refuse_strangers_and_bad_ids(site, make_user, login) -> None:
     assert stranger.get("/loans/999/repayments").status_code == 404
     assert site.test_client().get("/my/loans").status_code in (302, 401)
     assert site.test_client().get("/partners/").status_code == 200
+
+
+def test_a_lender_gives_part_of_the_balance_to_the_site(site, make_user, login, form_post) -> None:
+    from tontine.db import unit_of_work
+    from tontine.ledger.models import AccountKind
+    from tontine.ledger.services import balance, credit, debit, post, trial_balance
+    from tontine.money import Money
+
+    lender = make_user()
+    with unit_of_work():
+        post("top_up", [debit(AccountKind.PROVIDER_CLEARING, "test", Money(3000, "EUR")),
+                        credit(AccountKind.SUPPORTER_BALANCE, lender.id, Money(3000, "EUR"))])
+    client = client_for(site, lender, login)
+    too_much = form_post(client, "/my/loans", "/my/loans/donate", data={"amount": "31"})
+    assert too_much.status_code == 303
+    assert "Your balance is 30.00 EUR" in client.get("/my/loans").get_data(as_text=True)
+    assert form_post(client, "/my/loans", "/my/loans/donate", data={"amount": "abc"}).status_code == 303
+    assert form_post(client, "/my/loans", "/my/loans/donate", data={"amount": "10"}).status_code == 303
+    assert balance(AccountKind.SUPPORTER_BALANCE, lender.id, "EUR").amount == 2000
+    assert balance(AccountKind.DONATIONS, "platform", "EUR").amount == 1000
+    assert trial_balance() == {"EUR": 0}

@@ -98,19 +98,34 @@ def check_rate(host: str) -> None:
         raise RateLimited(f"too many requests from {host}", retry)
 
 
+BLOCKLIST_SECONDS = 2.0  #: how long another process's block may take to apply here
+
+
+def blocked_domains() -> frozenset[str]:
+    """The blocked domains, read at most every ``BLOCKLIST_SECONDS`` (the inbox asks often)."""
+    cache = current_app.extensions.setdefault("tontine_federation.blocked", {})
+    now = time.monotonic()
+    if cache.get("until", 0.0) < now:
+        cache["domains"] = frozenset(db.session.scalars(select(BlockedDomain.domain)).all())
+        cache["until"] = now + BLOCKLIST_SECONDS
+    return cache["domains"]
+
+
+def forget_blocked() -> None:
+    """After a block or unblock in this process: take effect at once."""
+    current_app.extensions.pop("tontine_federation.blocked", None)
+
+
 def is_blocked(host: str) -> bool:
+    """Is ``host``, or a domain it is under, blocked?"""
     host = host.lower().rstrip(".")
     if not host:
         return False
-    candidates = [host]
+    domains = blocked_domains()
+    if not domains:
+        return False
     parts = host.split(".")
-    candidates += [".".join(parts[i:]) for i in range(1, len(parts))]
-    return (
-        db.session.scalar(
-            select(BlockedDomain.id).where(BlockedDomain.domain.in_(candidates)).limit(1)
-        )
-        is not None
-    )
+    return any(".".join(parts[i:]) in domains for i in range(len(parts)))
 
 
 def claimed_key_host(headers: dict[str, str]) -> str:
@@ -263,15 +278,17 @@ def _receive(
     if origin(activity_id) != sender_origin:
         raise RemoteRefused("the activity id is on another origin", status=403)
 
-    if _already_received(activity_id):
-        return Outcome(202, "already received")
-    fetched = prefetch(activity, signer) if kind in HANDLED else None
-    with unit_of_work() as session:
+    fetched = None
+    if kind == "Announce":
         if _already_received(activity_id):
             return Outcome(202, "already received")
+        fetched = prefetch(activity, signer)
+    with unit_of_work() as session:
+        # Recorded first: a replay fails here (IntegrityError → "already received").
+        session.add(ReceivedActivity(activity_id=activity_id, actor_id=actor_id, type=kind[:32]))
+        session.flush()
         if kind in HANDLED:
             HANDLERS[kind](activity, signer, sender_origin, fetched)
-        session.add(ReceivedActivity(activity_id=activity_id, actor_id=actor_id, type=kind[:32]))
     return Outcome(202)
 
 

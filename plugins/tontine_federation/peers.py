@@ -19,7 +19,7 @@ from sqlalchemy import select
 from tontine.db import db, unit_of_work
 from tontine.errors import DomainError, NotFound
 from tontine_federation import outbox, urls
-from tontine_federation.inbox import accept_follower
+from tontine_federation.inbox import accept_follower, forget_blocked
 from tontine_federation.models import BlockedDomain, FollowState, Peer, RemoteListing
 from tontine_federation.outbound import FetchError, client
 from tontine_federation.remote import RemoteActor, RemoteRefused, fetch_actor, host_of, origin
@@ -230,6 +230,7 @@ def block(domain: str, reason: str = "") -> BlockedDomain:
             return existing
         blocked = BlockedDomain(domain=value, reason=reason[:500])
         session.add(blocked)
+    forget_blocked()
     return blocked
 
 
@@ -241,6 +242,7 @@ def unblock(domain: str) -> None:
         ).first()
         if existing is not None:
             session.delete(existing)
+    forget_blocked()
 
 
 def peer_rows() -> list[dict[str, Any]]:

@@ -1,0 +1,418 @@
+"""Federation benchmarks, printed as ratios from one run (PostgreSQL, deploy gunicorn config).
+
+- Inbox ingest: signed ``Create``/``Update`` POSTs accepted per second (signature and origin
+  verified before the 2xx, the listing stored by then) against a bare Flask endpoint that
+  parses the same JSON and answers 202. Requests are signed before the timed window (unique
+  ids, dates inside the window) and the rate limit is raised. Goal: at least 40 % of the floor.
+- Fan-out: one ``Update`` to 100 and to 1,000 follower inboxes on a local sink, delivered by
+  two ``tontine worker`` processes; the time for all, and how it grows (goal: linear), plus
+  the number of jobs when followers share inboxes (de-duplicated).
+- Outbox paging: the first page and a page 99 % deep in a 100,000-item outbox (goal: the
+  deep page costs at most 1.2x the first).
+
+``python bench/federation.py [--seconds 5] [--requests 1500]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import multiprocessing
+import os
+import subprocess
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import sqlalchemy as sa
+from common import (
+    BENCH,
+    BIN,
+    Site,
+    free_port,
+    gunicorn,
+    load,
+    machine,
+    record,
+    seed_projects,
+    table,
+)
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+PLUGINS = ("gift", "sandbox", "federation")
+REMOTE = "http://127.0.0.1:9"  # never contacted: the peer's key is already known
+REMOTE_ACTOR = f"{REMOTE}/users/bench"
+
+
+def federation_site(name: str) -> Site:
+    site = Site(name, plugins=PLUGINS)
+    site.env["TONTINE_FEDERATION_ALLOW_LOOPBACK"] = "1"
+    with (site.folder / "config.toml").open("a") as fh:
+        fh.write("[federation]\ninbox_rate_limit = 100000000\nupdate_coalesce_seconds = 1\n")
+    return site
+
+
+# --- inbox ingest ----------------------------------------------------------------------------
+
+
+def signed_creates(site: Site, key: Any, count: int) -> list[tuple[bytes, dict[str, str]]]:
+    from tontine_federation.signatures import sign_cavage
+
+    requests = []
+    for n in range(count):
+        page = {
+            "id": f"{REMOTE}/projects/{n}",
+            "type": "Page",
+            "name": f"Remote listing {n}",
+            "summary": "A listing from another instance",
+            "content": "<p>Story</p>",
+            "url": f"{REMOTE}/projects/{n}",
+            "attributedTo": REMOTE_ACTOR,
+            "published": "2030-01-01T00:00:00Z",
+            "updated": "2030-01-01T00:00:00Z",
+            "fundingModel": "gift",
+            "status": "open",
+            "goal": {"type": "MonetaryAmount", "value": "1000.00", "currency": "EUR"},
+            "raised": {"type": "MonetaryAmount", "value": "10.00", "currency": "EUR"},
+            "backerCount": 1,
+        }
+        activity = {
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": f"{REMOTE}/activities/{n}",
+            "type": "Create",
+            "actor": REMOTE_ACTOR,
+            "object": page,
+        }
+        body = json.dumps(activity).encode()
+        headers = sign_cavage(
+            key,
+            f"{REMOTE_ACTOR}#main-key",
+            "POST",
+            f"{site.url}/inbox",
+            {"Content-Type": "application/activity+json"},
+            body,
+        )
+        requests.append((body, headers))
+    return requests
+
+
+def _post_all(port: int, requests: list[tuple[bytes, dict[str, str]]], out: Any) -> None:
+    ok = failed = 0
+    conn: http.client.HTTPConnection | None = None
+    for body, headers in requests:
+        if conn is None:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        try:
+            conn.request("POST", "/inbox", body=body, headers=headers)
+            response = conn.getresponse()
+            response.read()
+            ok += response.status == 202
+            failed += response.status != 202
+            if response.will_close:
+                conn.close()
+                conn = None
+        except (OSError, http.client.HTTPException):
+            failed += 1
+            conn = None
+    out.put((ok, failed))
+
+
+def send(
+    port: int, requests: list[tuple[bytes, dict[str, str]]], processes: int = 4
+) -> dict[str, Any]:
+    """POST every request (split over processes); accepted per second."""
+    queue: multiprocessing.Queue = multiprocessing.Queue()
+    chunks = [requests[i::processes] for i in range(processes)]
+    procs = [multiprocessing.Process(target=_post_all, args=(port, c, queue)) for c in chunks]
+    started = time.monotonic()
+    for proc in procs:
+        proc.start()
+    ok = failed = 0
+    for _ in procs:
+        a, b = queue.get()
+        ok, failed = ok + a, failed + b
+    for proc in procs:
+        proc.join()
+    elapsed = time.monotonic() - started
+    return {
+        "accepted": ok,
+        "failed": failed,
+        "seconds": round(elapsed, 2),
+        "per_second": round(ok / elapsed, 1),
+    }
+
+
+def inbox_ingest(count: int) -> dict[str, Any]:
+    from tontine.db import db
+    from tontine_federation.models import FollowState, Peer, RemoteListing
+    from tontine_federation.signatures import public_key_pem
+
+    site = federation_site("fedinbox")
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    app = site.app()
+    with app.app_context():
+        db.session.add(
+            Peer(
+                actor_id=REMOTE_ACTOR,
+                domain="127.0.0.1",
+                inbox=f"{REMOTE_ACTOR}/inbox",
+                key_id=f"{REMOTE_ACTOR}#main-key",
+                public_key_pem=public_key_pem(key),
+                following=FollowState.ACCEPTED,
+            )
+        )
+        db.session.commit()
+    requests = signed_creates(site, key, count)
+    floor_port = free_port()
+    floor_requests = [(body, headers) for body, headers in requests]
+    with gunicorn(site.env, floor_port, app="bare_inbox:app", chdir=BENCH):
+        floor = send(floor_port, floor_requests)
+    with gunicorn(site.env, site.port):
+        ours = send(site.port, requests)
+        with app.app_context():
+            stored = db.session.scalar(sa.select(sa.func.count()).select_from(RemoteListing))
+            db.session.remove()
+    return {
+        "floor": floor,
+        "tontine": ours,
+        "stored_at_end_of_sending": stored,
+        "ratio": round(ours["per_second"] / floor["per_second"], 3) if floor["per_second"] else 0,
+    }
+
+
+# --- fan-out ---------------------------------------------------------------------------------------
+
+
+class Sink(BaseHTTPRequestHandler):
+    received = 0
+    lock = threading.Lock()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        with Sink.lock:
+            Sink.received += 1
+        self.send_response(202)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+def fan_out(
+    site: Site, project_id: int, sink: str, followers: int, shared: int | None = None
+) -> dict[str, Any]:
+    """Reset the followers to ``followers`` inboxes (or ``shared`` shared ones), send one Update."""
+    from datetime import timedelta
+
+    from tontine.db import db, unit_of_work, utcnow
+    from tontine.jobs.models import Job
+    from tontine.projects.models import Project
+    from tontine_federation import outbox
+    from tontine_federation.models import FollowState, Peer
+
+    app = site.app()
+    with app.app_context():
+        db.session.execute(sa.delete(Peer))
+        db.session.execute(sa.delete(Job))
+        db.session.execute(
+            sa.insert(Peer),
+            [
+                {
+                    "actor_id": f"{sink}/users/{i}",
+                    "domain": "127.0.0.1",
+                    "inbox": f"{sink}/users/{i}/inbox",
+                    "shared_inbox": f"{sink}/shared/{i % shared}" if shared else None,
+                    "handle": "",
+                    "name": "",
+                    "key_id": "",
+                    "public_key_pem": "",
+                    "following": FollowState.NONE.value,
+                    "followed": FollowState.ACCEPTED.value,
+                    "unavailable": False,
+                    "created_at": utcnow(),
+                }
+                for i in range(followers)
+            ],
+        )
+        db.session.commit()
+        with unit_of_work():
+            project = db.session.get(Project, project_id)
+            outbox.publish_update(project, now=utcnow() - timedelta(minutes=5))
+        jobs = db.session.scalar(
+            sa.select(sa.func.count()).select_from(Job).where(Job.kind == outbox.DELIVER)
+        )
+        db.session.remove()
+        db.engine.dispose()
+    if shared:
+        return {"followers": followers, "jobs": jobs}
+    Sink.received = 0
+    workers = [
+        subprocess.Popen(
+            [str(BIN / "tontine"), "worker"],
+            env=site.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(2)
+    ]
+    started = time.monotonic()
+    try:
+        while Sink.received < followers and time.monotonic() - started < 600:
+            time.sleep(0.05)
+    finally:
+        for worker in workers:
+            worker.terminate()
+            worker.wait(timeout=20)
+    elapsed = time.monotonic() - started
+    return {
+        "followers": followers,
+        "jobs": jobs,
+        "delivered": Sink.received,
+        "seconds": round(elapsed, 2),
+    }
+
+
+def fan_out_runs() -> dict[str, Any]:
+    site = federation_site("fedfanout")
+    (project_id,) = seed_projects(site, 1)
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Sink)
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    sink = f"http://127.0.0.1:{httpd.server_address[1]}"
+    try:
+        small = fan_out(site, project_id, sink, 100)
+        big = fan_out(site, project_id, sink, 1000)
+        shared = fan_out(site, project_id, sink, 1000, shared=10)
+    finally:
+        httpd.shutdown()
+    return {
+        "100": small,
+        "1000": big,
+        "1000_sharing_10_inboxes": shared,
+        "growth": round(big["seconds"] / small["seconds"], 2) if small["seconds"] else 0,
+    }
+
+
+# --- outbox paging --------------------------------------------------------------------------------
+
+
+def outbox_paging(seconds: float) -> dict[str, Any]:
+    from tontine.db import db, utcnow
+    from tontine_federation.models import OutgoingActivity
+
+    site = federation_site("fedoutbox")
+    app = site.app()
+    total = 100_000
+    with app.app_context():
+        now = utcnow()
+        for start in range(0, total, 5000):
+            db.session.execute(
+                sa.insert(OutgoingActivity),
+                [
+                    {
+                        "ap_id": f"{site.url}/activities/{n}",
+                        "type": "Announce",
+                        "project_id": None,
+                        "payload": {
+                            "id": f"{site.url}/activities/{n}",
+                            "type": "Announce",
+                            "actor": f"{site.url}/actor",
+                            "object": f"https://elsewhere.example/{n}",
+                        },
+                        "public": True,
+                        "created_at": now,
+                    }
+                    for n in range(start, min(total, start + 5000))
+                ],
+            )
+        db.session.commit()
+        db.session.execute(sa.text("ANALYZE"))
+        db.session.commit()
+        ids = db.session.scalars(sa.select(OutgoingActivity.id).order_by(OutgoingActivity.id)).all()
+        deep_cursor = ids[len(ids) // 100]  # pages go newest first: this is 99 % deep
+        db.session.remove()
+        db.engine.dispose()
+    with gunicorn(site.env, site.port):
+        first = load(f"{site.url}/actor/outbox?page=true", seconds)
+        deep = load(f"{site.url}/actor/outbox?max_id={deep_cursor}", seconds)
+    return {
+        "first": first,
+        "deep": deep,
+        "ratio": round(first["rps"] / deep["rps"], 3) if deep["rps"] else 0,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=5)
+    parser.add_argument("--requests", type=int, default=1500)
+    args = parser.parse_args()
+    os.environ.setdefault("TONTINE_FEDERATION_ALLOW_LOOPBACK", "1")
+    print("machine:", machine())
+    ingest = inbox_ingest(args.requests)
+    spread = fan_out_runs()
+    paging = outbox_paging(args.seconds)
+    print(
+        table(
+            "Inbox ingest (signed Create, verified and stored before the 202)",
+            [
+                ("", "accepted/s", "failed", "ratio to floor"),
+                (
+                    "bare JSON endpoint",
+                    str(ingest["floor"]["per_second"]),
+                    str(ingest["floor"]["failed"]),
+                    "1.00",
+                ),
+                (
+                    "Tontine inbox",
+                    str(ingest["tontine"]["per_second"]),
+                    str(ingest["tontine"]["failed"]),
+                    f"{ingest['ratio']:.2f} (goal ≥ 0.40)",
+                ),
+            ],
+        )
+    )
+    print(
+        f"stored when the last 202 came back: {ingest['stored_at_end_of_sending']} "
+        f"of {ingest['tontine']['accepted']} accepted"
+    )
+    print()
+    print(
+        table(
+            "Fan-out of one Update",
+            [
+                ("followers", "jobs", "delivered", "seconds"),
+                *[
+                    (str(r["followers"]), str(r["jobs"]), str(r["delivered"]), str(r["seconds"]))
+                    for r in (spread["100"], spread["1000"])
+                ],
+                (
+                    "1000 sharing 10 inboxes",
+                    str(spread["1000_sharing_10_inboxes"]["jobs"]),
+                    "-",
+                    "-",
+                ),
+            ],
+        )
+    )
+    print(f"growth 100 → 1000: {spread['growth']}x (linear: about 10x)")
+    print()
+    print(
+        table(
+            "Outbox paging (100,000 items)",
+            [
+                ("page", "req/s", "p50 ms"),
+                ("first", str(paging["first"]["rps"]), str(paging["first"]["p50_ms"])),
+                ("99 % deep", str(paging["deep"]["rps"]), str(paging["deep"]["p50_ms"])),
+            ],
+        )
+    )
+    print(f"deep/first cost ratio: {paging['ratio']} (goal ≤ 1.2)")
+    record("federation", {"inbox": ingest, "fan_out": spread, "outbox": paging})
+
+
+if __name__ == "__main__":
+    main()

@@ -185,7 +185,7 @@ class KeyDirectory:
         if origin(actor_url) is None:
             raise SignatureRejected("the keyId is not an http(s) URL")
         try:
-            found = fetch_actor(actor_url)
+            found = fetch_actor(actor_url, key_id)
         except RemoteRefused as exc:
             raise SignatureRejected(f"cannot get the signer's key: {exc.message}") from exc
         if found.key_id != key_id:

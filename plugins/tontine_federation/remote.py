@@ -133,13 +133,13 @@ class RemoteActor:
         return load_public_key(self.public_key_pem)
 
 
-def fetch_actor(actor_url: str) -> RemoteActor:
-    """Fetch an actor and its key; the key must be owned by that very actor (rule 2)."""
+def fetch_actor(actor_url: str, key_id: str | None = None) -> RemoteActor:
+    """Fetch an actor and its key (``key_id`` when given); the key must be its own (rule 2)."""
     document = fetch(actor_url, expected_origin=origin(actor_url))
-    return actor_from(document)
+    return actor_from(document, key_id)
 
 
-def actor_from(document: dict[str, Any]) -> RemoteActor:
+def actor_from(document: dict[str, Any], want_key_id: str | None = None) -> RemoteActor:
     actor_id = document["id"]
     actor_origin = origin(actor_id)
     inbox = document.get("inbox")
@@ -158,6 +158,8 @@ def actor_from(document: dict[str, Any]) -> RemoteActor:
         if not isinstance(key, dict):
             continue
         pem, key_id, owner = key.get("publicKeyPem"), key.get("id"), key.get("owner")
+        if want_key_id is not None and key_id != want_key_id:
+            continue
         if (
             isinstance(pem, str)
             and isinstance(key_id, str)

@@ -540,3 +540,18 @@ def test_old_received_ids_are_pruned_but_recent_ones_kept(site) -> None:  # type
     assert [r.activity_id for r in db.session.scalars(select(ReceivedActivity))] == [
         "https://a.example/new"
     ]
+
+
+def test_actor_with_several_keys(site, web, peer, remote) -> None:  # type: ignore[no-untyped-def]
+    from cryptography.hazmat.primitives.asymmetric import rsa as rsa_keys
+
+    from tontine_federation.signatures import public_key_pem
+
+    other = rsa_keys.generate_private_key(public_exponent=65537, key_size=2048)
+    doc = dict(peer.document)
+    doc["publicKey"] = [
+        {"id": f"{peer.id}#other-key", "owner": peer.id, "publicKeyPem": public_key_pem(other)},
+        peer.document["publicKey"],
+    ]
+    remote.serve("/users/site", doc)
+    assert send(web, peer, follow(peer)).status_code == 202

@@ -188,3 +188,10 @@ def test_ns_serves_the_tontine_context(web) -> None:  # type: ignore[no-untyped-
     terms = json.loads(response.data)["@context"]
     assert terms["tontine"] == "https://w3id.org/tontine/ns#"
     assert terms["fundingModel"] == "tontine:fundingModel"
+
+
+def test_network_page_in_french(make_app) -> None:  # type: ignore[no-untyped-def]
+    app = make_app(plugins=["gift", "federation"], BASE_URL=BASE)
+    web = app.test_client()
+    html = web.get("/network", headers={"Accept-Language": "fr"}).get_data(as_text=True)
+    assert "Ailleurs sur le réseau" in html

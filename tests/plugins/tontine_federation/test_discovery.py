@@ -191,6 +191,19 @@ def test_ns_serves_the_tontine_context(web) -> None:  # type: ignore[no-untyped-
 
 
 def test_network_page_in_french(make_app) -> None:  # type: ignore[no-untyped-def]
+    """``make translations`` compiles the catalog; compile it here too when pytest runs alone."""
+    from pathlib import Path
+
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    import tontine_federation
+
+    folder = Path(tontine_federation.__file__).parent / "translations" / "fr" / "LC_MESSAGES"
+    po, mo = folder / "messages.po", folder / "messages.mo"
+    if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
+        with po.open("rb") as source, mo.open("wb") as target:
+            write_mo(target, read_po(source))
     app = make_app(plugins=["gift", "federation"], BASE_URL=BASE)
     web = app.test_client()
     html = web.get("/network", headers={"Accept-Language": "fr"}).get_data(as_text=True)

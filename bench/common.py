@@ -161,7 +161,8 @@ def gunicorn(
 ) -> Iterator[subprocess.Popen[bytes]]:
     """gunicorn with deploy/gunicorn.conf.py; ``app``/``chdir`` swap in the bare endpoint."""
     env = dict(site_env)
-    env["TONTINE_WORKERS"] = str(workers or os.cpu_count() or 2)
+    if workers:  # otherwise deploy/gunicorn.conf.py decides (2 x CPUs + 1)
+        env["TONTINE_WORKERS"] = str(workers)
     args = [
         str(BIN / "gunicorn"), "-c", str(REPO / "deploy" / "gunicorn.conf.py"),
         "--bind", f"127.0.0.1:{port}", "--access-logfile", "/dev/null",

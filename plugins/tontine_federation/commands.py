@@ -25,12 +25,28 @@ def _run(action, target: str) -> None:  # type: ignore[no-untyped-def]
 
 @federation.command()
 @click.argument("target")
+@click.option(
+    "--wait",
+    type=float,
+    default=0.0,
+    help="Keep trying this many seconds while the other instance is not up yet.",
+)
 @with_appcontext
-def follow(target: str) -> None:
+def follow(target: str, wait: float) -> None:
     """Follow an instance by URL or @name@host."""
+    import time
+
     from tontine_federation import peers
 
-    _run(peers.follow, target)
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            peers.follow(target)
+            break
+        except DomainError as exc:
+            if time.monotonic() >= deadline or exc.status == 403:
+                raise click.ClickException(exc.message) from exc
+            time.sleep(1)
     click.echo(f"asked to follow {target}")
 
 

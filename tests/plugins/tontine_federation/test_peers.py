@@ -226,3 +226,22 @@ def test_followers_and_following_collections(site) -> None:  # type: ignore[no-u
     assert followers["orderedItems"] == ["https://a.example/actor"]
     following = json.loads(web.get("/actor/following").data)
     assert following["totalItems"] == 1
+
+
+def test_follow_waits_for_an_instance_that_is_starting(site, remote) -> None:  # type: ignore[no-untyped-def]
+    import threading
+
+    actor_doc: dict[str, Any] = {}
+
+    def come_up() -> None:
+        actor = remote.add_actor("late")
+        actor_doc["id"] = actor.id
+
+    remote.documents.clear()
+    timer = threading.Timer(1.0, come_up)
+    timer.start()
+    result = cli(site, "follow", f"{remote.base}/users/late", "--wait", "10")
+    timer.join()
+    assert result.exit_code == 0, result.output
+    assert db.session.scalars(select(Peer)).one().actor_id == actor_doc["id"]
+    assert cli(site, "follow", f"{remote.base}/users/nobody", "--wait", "0").exit_code != 0

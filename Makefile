@@ -57,10 +57,16 @@ instance: install translations
 	$(TONTINE) init
 	$(TONTINE) demo-data
 
+# PostgreSQL from TONTINE_BENCH_DATABASE_URL / TONTINE_TEST_DATABASE_URL (else the local
+# server as postgres); each benchmark makes and drops its own databases.
+BENCH_DB ?= $(or $(TONTINE_TEST_DATABASE_URL),postgresql+psycopg://postgres@127.0.0.1:5432/test)
+
 bench: setup
 	$(BIN)/python bench/browse.py
 	$(BIN)/python bench/funding_rush.py
 	$(BIN)/python bench/memory.py
+	$(BIN)/python bench/federation.py
+	$(BIN)/python bench/repayments.py --database-url '$(BENCH_DB)' --linearity
 
 lint:
 	@if [ -x "$(BIN)/ruff" ]; then RUFF="$(BIN)/ruff"; \

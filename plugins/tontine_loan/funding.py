@@ -163,4 +163,4 @@ def _payment_count(terms: dict[str, Any]) -> int | None:
         return -(-months // 3)
     if frequency == "at_end":
         return 1
-    return None
+    return len(terms.get("irregular_schedule") or []) or None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from itertools import pairwise
 from typing import Any
 
 from flask_babel import gettext as _
@@ -39,6 +40,34 @@ def _drop_blanks(data: Any) -> Any:
     if isinstance(data, dict):
         return {k: v for k, v in data.items() if not (isinstance(v, str) and not v.strip())}
     return data
+
+
+def parse_irregular(text: str) -> list[list[str]]:
+    """``"2026-03-01 100"`` per line (or ``;`` / ``,`` / tab separated) → ``[[date, amount], …]``.
+
+    Amounts are the planned principal of each instalment; they are scaled to what was lent.
+    """
+    rows = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        cells = line.replace(";", " ").replace("\t", " ").split()
+        if not cells:
+            continue
+        if len(cells) != 2:
+            raise ValidationError(
+                _("Line %(n)d: write a date and an amount, e.g. “2026-03-01 150”.", n=number),
+                "irregular_schedule")
+        amount = cells[1].replace(",", ".")
+        try:
+            date.fromisoformat(cells[0])
+            valid = Decimal(amount).is_finite()
+        except (ValueError, ArithmeticError):
+            valid = False
+        if not valid:
+            raise ValidationError(
+                _("Line %(n)d: write a date and an amount, e.g. “2026-03-01 150”.", n=number),
+                "irregular_schedule")
+        rows.append([cells[0], amount])
+    return rows
 
 
 def _percent(maximum: int, label: Any) -> fields.Decimal:
@@ -119,6 +148,14 @@ class LoanTermsSchema(Schema):
         validate=validate.OneOf(sorted(known_currencies()), error=_l(
             "The local currency is an ISO 4217 code, e.g. XOF.")),
     )
+    irregular_schedule = fields.List(
+        fields.Tuple((fields.Date(), fields.Decimal(places=None, validate=validate.Range(
+            min=0, min_inclusive=False, error=_l("Each part of the schedule is more than zero."))))),
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(min=1, max=MAX_TERM_MONTHS, error=_l("A schedule has 1 to 360 dates.")),
+        error_messages={"invalid": _l("Write one instalment per line: a date and an amount.")},
+    )
     duration_days = fields.Integer(
         load_default=None,
         allow_none=True,
@@ -136,6 +173,8 @@ class LoanTermsSchema(Schema):
                     data[key] = data[key].replace(",", ".").rstrip("%").strip()
             if isinstance(data.get("local_currency"), str):
                 data["local_currency"] = data["local_currency"].upper()
+            if isinstance(data.get("irregular_schedule"), str):
+                data["irregular_schedule"] = parse_irregular(data["irregular_schedule"])
         return data
 
     @validates_schema
@@ -154,6 +193,15 @@ class LoanTermsSchema(Schema):
         if data.get("repayment_frequency") == "irregular" and rate != 0:
             raise ValidationError(
                 _("Irregular schedules are for interest-free loans."), "repayment_frequency")
+        planned = data.get("irregular_schedule")
+        if (data.get("repayment_frequency") == "irregular") != bool(planned):
+            raise ValidationError(
+                _("An irregular loan needs its schedule, and only an irregular loan has one."),
+                "irregular_schedule")
+        if planned:
+            dates = [due for due, _part in planned]
+            if any(b <= a for a, b in pairwise(dates)):
+                raise ValidationError(_("List the dates in order, each once."), "irregular_schedule")
         partner_id = data.get("partner_id")
         if partner_id is not None:
             from tontine_loan.partners import partner_exists
@@ -171,9 +219,14 @@ class LoanTermsSchema(Schema):
             if data.get(key) is not None:
                 data[key] = format(Decimal(data[key]).normalize(), "f")
         data.setdefault("lender_rate", "0")
+        if data.get("irregular_schedule"):
+            data["irregular_schedule"] = [
+                [due.isoformat(), format(Decimal(part).normalize(), "f")] for due, part in data["irregular_schedule"]
+            ]
         if isinstance(data.get("disbursal_date"), date):
             data["disbursal_date"] = data["disbursal_date"].isoformat()
-        for key in ("disbursal_date", "partner_id", "local_currency", "duration_days", "borrower_rate"):
+        for key in ("disbursal_date", "partner_id", "local_currency", "duration_days", "borrower_rate",
+                    "irregular_schedule"):
             if data.get(key) is None:
                 data.pop(key, None)
         return data

@@ -240,7 +240,21 @@ def _parse_rate(value: Decimal | str | None, field: str) -> Decimal:
 
 
 def schedule_rows(loan: Loan, start: date) -> list[tuple[date, int, int]]:
-    """``(due, principal, interest)`` in minor units, months grouped by the repayment frequency."""
+    """``(due, principal, interest)`` in minor units, months grouped by the repayment frequency.
+
+    An irregular loan follows the partner's schedule, its amounts scaled to what was lent
+    (largest remainder, so they add up to the principal exactly).
+    """
+    if loan.frequency == "irregular":
+        project = db.session.get(Project, loan.project_id)
+        planned = (project.terms or {}).get("irregular_schedule") or [] if project else []
+        if not planned:
+            raise DomainError(_("An irregular loan needs its schedule, and only an irregular loan has one."))
+        dates = [date.fromisoformat(due) for due, _part in planned]
+        if dates[0] <= start:
+            raise DomainError(_("The schedule's first date must come after the disbursal."), field="disbursed_on")
+        weights = [Money.round_decimal(Decimal(part), loan.currency).amount for _due, part in planned]
+        return [(due, part, 0) for due, part in zip(dates, allocate(loan.principal, weights), strict=True)]
     try:
         months = build_schedule(
             Money(loan.principal, loan.currency).to_decimal(), loan.annual_rate, loan.term_months,
@@ -248,9 +262,7 @@ def schedule_rows(loan: Loan, start: date) -> list[tuple[date, int, int]]:
         )
     except ScheduleError as exc:
         raise DomainError(str(exc)) from exc
-    group = {"monthly": 1, "quarterly": 3, "at_end": len(months)}.get(loan.frequency)
-    if group is None:
-        raise DomainError(_("Irregular schedules are not supported yet; choose another frequency."))
+    group = {"monthly": 1, "quarterly": 3, "at_end": len(months)}[loan.frequency]
     rows = []
     for first in range(0, len(months), group):
         chunk = months[first:first + group]

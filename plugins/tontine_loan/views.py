@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, url_for
@@ -21,7 +22,7 @@ from tontine.db import db
 from tontine.errors import DomainError
 from tontine.ledger.models import AccountKind
 from tontine.ledger.services import balance
-from tontine.money import Money
+from tontine.money import Money, allocate
 from tontine.projects.models import Project
 from tontine.projects.services import get_project
 from tontine_loan import partners as partner_services
@@ -83,6 +84,13 @@ def loan_section(project: Project) -> dict[str, Any]:
             running += i.total
             instalments.append({"number": i.number, "due": i.due, "principal": Money(i.principal, loan.currency),
                                 "interest": Money(i.interest, loan.currency), "paid": running <= paid})
+    elif terms.get("repayment_frequency") == "irregular":
+        weights = [Money.round_decimal(Decimal(part), project.currency).amount
+                   for _due, part in terms.get("irregular_schedule") or []]
+        parts = allocate(project.goal_amount, weights) if weights and sum(weights) else []
+        instalments = [{"number": n, "due": date.fromisoformat(due), "principal": Money(part, project.currency),
+                        "interest": Money(0, project.currency), "paid": False}
+                       for n, ((due, _w), part) in enumerate(zip(terms["irregular_schedule"], parts, strict=True), 1)]
     else:
         try:
             preview = build_schedule(

@@ -276,3 +276,43 @@ def test_a_months_batch_is_recorded_at_once_or_not_at_all(funded, staff) -> None
     assert [r.id for r in again] == [r.id for r in recorded]
     assert len(rows(LedgerTransaction, kind="loan_repayment")) == 2
     assert trial_balance() == {"EUR": 0}
+
+
+def test_an_irregular_schedule_is_scaled_to_what_was_lent(make_loan, lend, staff) -> None:
+    from datetime import timedelta as days
+
+    from tontine.db import utcnow
+    from tontine.projects.services import close_project
+    from tontine_loan.services import disburse, get_loan
+
+    project = make_loan(goal=600, funding="flexible", repayment_frequency="irregular",
+                        irregular_schedule="2026-04-01 100\n2026-07-01 200\n\n2026-12-01; 300")
+    assert project.terms["irregular_schedule"] == [["2026-04-01", "100"], ["2026-07-01", "200"],
+                                                   ["2026-12-01", "300"]]
+    lend(project, "100")
+    lend(project, "150")
+    close_project(project.id, now=utcnow() + days(days=31))  # flexible: 250 of 600 € lent
+    with pytest.raises(DomainError, match="first date must come after the disbursal"):
+        disburse(project.id, staff, disbursed_on=date(2026, 4, 1))
+    disburse(project.id, staff, disbursed_on=DISBURSED)
+    rows = [(i.due, i.principal, i.interest) for i in get_loan(project.id).instalments]
+    # 250 € in the proportions 1 : 2 : 3 → 41.67, 83.33, 125.00 (largest remainder, exact).
+    assert rows == [(date(2026, 4, 1), 4167, 0), (date(2026, 7, 1), 8333, 0), (date(2026, 12, 1), 12500, 0)]
+
+
+@pytest.mark.parametrize(
+    ("terms", "message"),
+    [
+        ({"repayment_frequency": "irregular"}, "needs its schedule"),
+        ({"irregular_schedule": "2026-04-01 100"}, "only an irregular loan"),
+        ({"repayment_frequency": "irregular", "irregular_schedule": "2026-04-01"}, "Line 1"),
+        ({"repayment_frequency": "irregular", "irregular_schedule": "2026-07-01 1\n2026-04-01 1"}, "in order"),
+        ({"repayment_frequency": "irregular", "irregular_schedule": "2026-04-01 -5"}, "more than zero"),
+        ({"repayment_frequency": "irregular", "irregular_schedule": "2026-04-01 5\ntomorrow 5"}, "Line 2"),
+        ({"repayment_frequency": "irregular", "irregular_schedule": "2026-04-01 5", "lender_rate": "3"},
+         "interest-free"),
+    ],
+)
+def test_bad_irregular_schedules_are_refused(make_loan, terms, message) -> None:
+    with pytest.raises(DomainError, match=message):
+        make_loan(state="draft", **terms)

@@ -65,6 +65,13 @@ def register_blueprints(app: Any) -> list[Any]:
 
 
 @hookimpl
+def register_api_blueprints(app: Any) -> list[Any]:
+    from tontine_loan.api import blp
+
+    return [blp]
+
+
+@hookimpl
 def register_nav_links(user: Any) -> list[tuple[str, str]]:
     from flask import url_for
     from flask_babel import gettext as _

@@ -127,6 +127,10 @@ def isolate_requests(app: Any) -> Any:
     (flask-login caches the user there, flask-wtf the CSRF token): start each one afresh."""
     from flask import g
 
+    if app.extensions.get("loan_tests_isolated"):
+        return app
+    app.extensions["loan_tests_isolated"] = True
+
     @app.before_request
     def _fresh_g() -> None:
         for name in list(vars(g)):

@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from werkzeug.datastructures import MultiDict
-from wtforms import DecimalField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, DecimalField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import (
     DataRequired,
     InputRequired,
@@ -91,6 +91,14 @@ class ProjectForm(FlaskForm):
     )
     funding_model = SelectField(_l("Funding model"), choices=[], validate_choice=True)
     photo = FileField(_l("Photo (JPEG, PNG or WebP)"))
+    #: The person shown when it is not the account listing the project (a field partner
+    #: lists a loan for a borrower who has no account); their consent is recorded.
+    person_name = StringField(
+        _l("The person shown, if not you"),
+        validators=[Optional(), Length(max=120)],
+        description=_l("For example the borrower a field partner lists a loan for."),
+    )
+    person_consent = BooleanField(_l("This person agreed to be shown here, with their name and photo"))
 
     def __init__(
         self,
@@ -117,6 +125,10 @@ class ProjectForm(FlaskForm):
                 if places
                 else _l("Use a whole amount, without decimals.")
             ) from None
+
+    def validate_person_consent(self, field: BooleanField) -> None:
+        if (self.person_name.data or "").strip() and not field.data:
+            raise ValidationError(_l("Confirm that the person agreed to be shown."))
 
     #: Fields that can still change once a project is published (see services.update_project).
     LIVE_FIELDS = ("summary", "story", "photo")

@@ -288,6 +288,8 @@ def _save(form: ProjectForm, terms: dict[str, Any], project: Project | None) -> 
             "funding_model": form.funding_model.data,
             "terms": terms,
         }
+        if project is None and (form.person_name.data or "").strip():
+            data["person_name"] = form.person_name.data.strip()
     upload = form.photo.data
     key = None
     if upload is not None and getattr(upload, "filename", ""):

@@ -106,13 +106,25 @@ def test_list_fund_disburse_repay_and_relend(site, make_user, login, form_post) 
     response = form_post(staff_client, "/projects/new?model=loan", "/projects/new", data={
         "title": "A sewing machine for Fatou", "summary": "Tailoring in Thiès",
         "story": "Fatou sews school uniforms.", "place": "Thiès", "country": "SN", "category": "business",
-        "goal": "300", "duration_days": "30", "funding_model": "loan",
+        "goal": "300", "duration_days": "30", "funding_model": "loan", "person_name": "Fatou",
+        "terms.term_months": "3", "terms.partner_id": str(partner.id), "terms.lender_rate": "0",
+        "terms.borrower_rate": "24", "terms.repayment_frequency": "monthly", "terms.funding": "fixed",
+        "terms.loss_liability": "lenders", "terms.currency_risk": "partner_covers",
+    })
+    assert response.status_code == 400 and "Confirm that the person agreed" in response.get_data(as_text=True)
+    response = form_post(staff_client, "/projects/new?model=loan", "/projects/new", data={
+        "title": "A sewing machine for Fatou", "summary": "Tailoring in Thiès",
+        "story": "Fatou sews school uniforms.", "place": "Thiès", "country": "SN", "category": "business",
+        "goal": "300", "duration_days": "30", "funding_model": "loan", "person_name": "Fatou",
+        "person_consent": "y",
         "terms.term_months": "3", "terms.partner_id": str(partner.id), "terms.lender_rate": "0",
         "terms.borrower_rate": "24", "terms.repayment_frequency": "monthly", "terms.funding": "fixed",
         "terms.loss_liability": "lenders", "terms.currency_risk": "partner_covers",
     })
     assert response.status_code == 303, response.get_data(as_text=True)
     project = db.session.scalars(select(Project)).one()
+    assert project.person.name == "Fatou" and project.person.user_id is None
+    assert project.person.consent_recorded_by == staff.id
     assert project.terms["partner_id"] == partner.id and project.terms["method"] == "zero_interest"
     assert form_post(staff_client, "/projects/mine", f"/projects/{project.id}/submit").status_code == 303
 

@@ -78,7 +78,11 @@ def register_nav_links(user: Any) -> list[tuple[str, str]]:
 
     links = [(_("Field partners"), url_for("loan.partners")), (_("Teams"), url_for("loan.teams"))]
     if user is not None and user.is_authenticated:
+        from tontine_loan.partners import staff_partners
+
         links.append((_("My loans"), url_for("loan.portfolio")))
+        for partner in staff_partners(user):
+            links.append((partner.name, url_for("loan.dashboard", partner_id=partner.id)))
     return links
 
 

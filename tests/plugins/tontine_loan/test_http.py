@@ -188,7 +188,10 @@ def test_list_fund_disburse_repay_and_relend(site, make_user, login, form_post) 
         "category": "food", "terms": {"term_months": 6, "partner_id": partner.id}}), "open")
     assert give(clients[0], other.id, "100", provider="balance").status_code == 303
     assert balance(AccountKind.SUPPORTER_BALANCE, lenders[0].id, "EUR").amount == 0
-    assert second.get(f"/partners/{partner.id}/dashboard").status_code == 200
+    dashboard = second.get(f"/partners/{partner.id}/dashboard")
+    assert dashboard.status_code == 200 and "Seeds for Moussa" in dashboard.get_data(as_text=True)
+    assert f'href="/partners/{partner.id}/dashboard"' in second.get("/").get_data(as_text=True)
+    assert clients[1].get(f"/partners/{partner.id}/dashboard").status_code == 403
 
 
 def test_pages_refuse_strangers_and_bad_ids(site, make_user, login) -> None:

@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import current_app
 from limits import parse as parse_limit
@@ -344,7 +345,7 @@ def _peer(signer: RemoteActor) -> Peer:
     peer.key_id, peer.public_key_pem = signer.key_id, signer.public_key_pem
     peer.name = signer.name
     if signer.preferred_username:
-        peer.handle = f"{signer.preferred_username}@{host_of(signer.id)}"[:300]
+        peer.handle = f"{signer.preferred_username}@{urlsplit(signer.id).netloc}"[:300]
     db.session.flush()
     return peer
 

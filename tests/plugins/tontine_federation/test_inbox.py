@@ -132,7 +132,7 @@ def test_follow_is_accepted_and_open_listings_are_sent(site, web, peer, make_pro
     (stored,) = db.session.scalars(select(Peer)).all()
     assert stored.followed == FollowState.ACCEPTED
     assert stored.shared_inbox == f"{peer.stub.base}/inbox"
-    assert stored.handle == "site@127.0.0.1"
+    assert stored.handle == f"site@{peer.stub.base.split('//')[1]}"
     kinds = sorted(
         j.payload["inbox"]
         for j in db.session.scalars(select(Job)).all()

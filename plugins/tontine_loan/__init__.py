@@ -47,8 +47,9 @@ def contribution_confirmed(contribution: Any) -> None:
 @hookimpl
 def register_job_handlers() -> dict[str, Any]:
     from tontine_loan.autolend import run_batch
+    from tontine_loan.reminders import send_reminders
 
-    return {"loan_batch": run_batch}
+    return {"loan_batch": run_batch, "loan_repayment_reminders": send_reminders}
 
 
 @hookimpl

@@ -182,7 +182,10 @@ def _decimal(minor: int, currency: str) -> str:
 
 
 def run_batch(payload: dict[str, Any] | None = None) -> dict[str, int]:
-    """The loan batch (daily; covers the monthly work): arrears and defaults, then auto-lending."""
+    """The loan batch (daily; covers the monthly work): the week's reminders to partners,
+    arrears and defaults, then auto-lending."""
+    from tontine_loan.reminders import queue_weekly
     from tontine_loan.services import review_all
 
+    queue_weekly(utcnow().date())
     return {"reviewed": review_all(), "auto_loans": auto_lend()}

@@ -316,3 +316,22 @@ def test_an_irregular_schedule_is_scaled_to_what_was_lent(make_loan, lend, staff
 def test_bad_irregular_schedules_are_refused(make_loan, terms, message) -> None:
     with pytest.raises(DomainError, match=message):
         make_loan(state="draft", **terms)
+
+
+def test_partner_staff_get_one_reminder_a_week(funded, staff) -> None:
+    from tontine.jobs.models import Job
+    from tontine_loan.reminders import queue_weekly, send_reminders
+    from tontine_loan.services import disburse, record_repayment
+
+    project, _ = funded()
+    disburse(project.id, staff, disbursed_on=DISBURSED)
+    record_repayment(project.id, staff, amount="20", paid_on=date(2026, 2, 10), idempotency_key="p")
+    queue_weekly(date(2026, 3, 9))
+    queue_weekly(date(2026, 3, 11))  # same ISO week: still one job
+    assert len(rows(Job, kind="loan_repayment_reminders")) == 1
+    assert send_reminders({"today": "2026-03-09"}) == 1
+    mail = rows(Job, kind="deliver_email")[-1].payload
+    assert mail["to"] == staff.email and mail["subject"] == "Repayments due this week"
+    assert "Aminata's vegetable stall (Aminata): €50.00" in mail["body"]  # due on 10 March
+    assert "behind on their repayments" in mail["body"] and "€30.00" in mail["body"]  # 50 due, 20 paid
+    assert "/partners/" in mail["body"]

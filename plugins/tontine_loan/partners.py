@@ -66,11 +66,14 @@ def create_partner(admin: User, *, name: str, country: str, borrower_rate: Decim
         raise DomainError(_("The country is a two-letter code, e.g. SN."), field="country")
     rate = _borrower_rate(borrower_rate)
     rating = _rating(risk_rating)
+    website = website.strip()
+    if website and not website.startswith(("https://", "http://")):
+        raise DomainError(_("A website address starts with https:// or http://."), field="website")
     with unit_of_work() as session:
         organization = Organization(kind="partner", name=name)
         partner = FieldPartner(organization=organization, country=country, borrower_rate=rate,
                                risk_rating=rating, description=description.strip()[:5000],
-                               website=website.strip()[:200])
+                               website=website[:200])
         session.add(partner)
         session.flush()
         record_staff_action(admin, "partner_created", f"partner:{partner.id}", name)

@@ -230,3 +230,30 @@ def test_another_staff_member_can_post_the_loans_journal(make_loan, make_user, a
     add_staff(admin, partner.id, colleague)
     update = post_update(project, colleague, "Aminata bought seeds", "The first harvest is in May.")
     assert update.author_id == colleague.id
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [({"name": " "}, "name"), ({"country": "Senegal"}, "country"), ({"borrower_rate": "lots"}, "borrower_rate"),
+     ({"borrower_rate": "250"}, "borrower_rate"), ({"risk_rating": "7"}, "risk_rating"),
+     ({"website": "javascript:alert(1)"}, "website")],
+)
+def test_bad_partner_details_are_refused(loan_app, admin, fields, field) -> None:
+    from tontine.errors import DomainError as Refused
+    from tontine_loan.partners import create_partner
+
+    data = {"name": "Partner", "country": "SN", "borrower_rate": "20", **fields}
+    with pytest.raises(Refused) as caught:
+        create_partner(admin, **data)
+    assert caught.value.field == field
+
+
+def test_only_admins_vet_partners(loan_app, make_user, partner) -> None:
+    from tontine.errors import Forbidden
+    from tontine_loan.partners import create_partner, set_risk_rating
+
+    someone = make_user()
+    with pytest.raises(Forbidden):
+        create_partner(someone, name="Mine", country="SN")
+    with pytest.raises(Forbidden):
+        set_risk_rating(someone, partner.id, 1, "I like them")

@@ -46,9 +46,9 @@ class Peer(Base):
     domain: Mapped[str] = mapped_column(String(255), index=True)
     handle: Mapped[str] = mapped_column(String(300), default="")
     name: Mapped[str] = mapped_column(String(200), default="")
-    inbox: Mapped[str] = mapped_column(String(URL))
-    shared_inbox: Mapped[str | None] = mapped_column(String(URL))
-    key_id: Mapped[str] = mapped_column(String(URL), default="")
+    inbox: Mapped[str] = mapped_column(String(URL), index=True)
+    shared_inbox: Mapped[str | None] = mapped_column(String(URL), index=True)
+    key_id: Mapped[str] = mapped_column(String(URL), default="", index=True)
     public_key_pem: Mapped[str] = mapped_column(Text, default="")
     #: We follow them (our Follow's id is kept to Undo it).
     following: Mapped[FollowState] = mapped_column(

@@ -12,10 +12,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import threading
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 
 from tontine.db import db, unit_of_work, utcnow
 from tontine.jobs.services import enqueue
@@ -211,16 +213,39 @@ def render(activity: OutgoingActivity) -> dict[str, Any] | None:
 # --- delivery ------------------------------------------------------------------------------------
 
 
+_RENDERED: dict[tuple[int, int], tuple[float, bytes | None]] = {}
+_RENDERED_LOCK = threading.Lock()
+RENDER_REUSE_SECONDS = 2.0  #: a fan-out to many inboxes renders its activity once
+
+
+def _rendered(activity: OutgoingActivity) -> bytes | None:
+    """The activity's JSON, rendered at most every ``RENDER_REUSE_SECONDS`` per process."""
+    from flask import current_app
+
+    key = (id(current_app._get_current_object()), activity.id)  # type: ignore[attr-defined]
+    now = time.monotonic()
+    with _RENDERED_LOCK:
+        cached = _RENDERED.get(key)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+    document = render(activity)
+    body = None if document is None else json.dumps(document, ensure_ascii=False).encode()
+    with _RENDERED_LOCK:
+        if len(_RENDERED) > 1000:
+            _RENDERED.clear()
+        _RENDERED[key] = (now + RENDER_REUSE_SECONDS, body)
+    return body
+
+
 def deliver(payload: dict[str, Any]) -> None:
     """Job handler: sign and POST one activity to one inbox; raise to be retried."""
     activity = db.session.get(OutgoingActivity, int(payload["activity"]))
     inbox = str(payload["inbox"])
     if activity is None:
         return
-    document = render(activity)
-    if document is None:
+    body = _rendered(activity)
+    if body is None:
         return
-    body = json.dumps(document, ensure_ascii=False).encode()
     headers = {"Content-Type": "application/activity+json", "Accept": "application/activity+json"}
     key = actor.private_key()
 
@@ -244,19 +269,28 @@ def deliver(payload: dict[str, Any]) -> None:
 
 
 def _record_outcome(inbox: str, ok: bool) -> None:
+    """Note the peer's health: one UPDATE on success (skipped when nothing would change)."""
+    now = utcnow()
+    at_inbox = or_(Peer.inbox == inbox, Peer.shared_inbox == inbox)
     with unit_of_work() as session:
-        peers = session.scalars(
-            select(Peer).where((Peer.inbox == inbox) | (Peer.shared_inbox == inbox))
-        ).all()
-        now = utcnow()
-        for peer in peers:
-            if ok:
-                peer.last_delivery_at = now
-                peer.failing_since = None
-                peer.unavailable = False
-            elif peer.failing_since is None:
+        if ok:
+            session.execute(
+                update(Peer)
+                .where(at_inbox)
+                .where(
+                    or_(
+                        Peer.last_delivery_at.is_(None),
+                        Peer.last_delivery_at < now - timedelta(seconds=30),
+                        Peer.failing_since.is_not(None),
+                        Peer.unavailable.is_(True),
+                    )
+                )
+                .values(last_delivery_at=now, failing_since=None, unavailable=False)
+            )
+            return
+        limit = timedelta(days=float(setting("unavailable_after_days")))
+        for peer in session.scalars(select(Peer).where(at_inbox)).all():
+            if peer.failing_since is None:
                 peer.failing_since = now
-            elif now - peer.failing_since > timedelta(
-                days=float(setting("unavailable_after_days"))
-            ):
+            elif now - peer.failing_since > limit:
                 peer.unavailable = True

@@ -106,6 +106,11 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("federation_peers", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_federation_peers_domain"), ["domain"], unique=False)
+        batch_op.create_index(batch_op.f("ix_federation_peers_inbox"), ["inbox"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_federation_peers_shared_inbox"), ["shared_inbox"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_federation_peers_key_id"), ["key_id"], unique=False)
 
     op.create_table(
         "federation_received_activities",
@@ -197,6 +202,9 @@ def downgrade() -> None:
 
     op.drop_table("federation_received_activities")
     with op.batch_alter_table("federation_peers", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_federation_peers_key_id"))
+        batch_op.drop_index(batch_op.f("ix_federation_peers_shared_inbox"))
+        batch_op.drop_index(batch_op.f("ix_federation_peers_inbox"))
         batch_op.drop_index(batch_op.f("ix_federation_peers_domain"))
 
     op.drop_table("federation_peers")

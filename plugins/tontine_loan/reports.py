@@ -189,3 +189,40 @@ def _cell(text: str) -> str:
 
 def as_of(value: datetime | date | None) -> str:
     return value.isoformat() if value else ""
+
+
+# --- Browsing loans ---------------------------------------------------------------------
+
+SORTS = ("ending", "newest", "least_funded")
+PAGE_SIZE = 60
+
+
+def browse_loans(*, country: str = "", category: str = "", partner_id: int | None = None,
+                 sort: str = "ending", limit: int = PAGE_SIZE) -> list[Project]:
+    """Loans open to lenders, filtered by country, sector and partner; ending soonest first
+    (or newest, or least funded)."""
+    from tontine.projects.services import raised_by_project
+    from tontine.projects.states import OPEN
+
+    query = select(Project).where(Project.funding_model == "loan", Project.state == OPEN)
+    if country:
+        query = query.where(Project.country == country)
+    if category:
+        query = query.where(Project.category == category)
+    if partner_id is not None:
+        query = query.where(Project.terms["partner_id"].as_integer() == partner_id)
+    query = query.order_by(Project.id.desc() if sort == "newest" else Project.deadline.asc(), Project.id)
+    projects = list(db.session.scalars(query.limit(limit if sort != "least_funded" else 1000)))
+    if sort == "least_funded":
+        raised = raised_by_project([p.id for p in projects])
+        projects.sort(key=lambda p: (raised[p.id][0] / p.goal_amount, p.deadline or utcnow(), p.id))
+        projects = projects[:limit]
+    return projects
+
+
+def loan_countries() -> list[str]:
+    from tontine.projects.states import OPEN
+
+    return list(db.session.scalars(
+        select(Project.country).where(Project.funding_model == "loan", Project.state == OPEN,
+                                      Project.country != "").distinct().order_by(Project.country)))

@@ -451,3 +451,33 @@ def auto_lending():  # type: ignore[no-untyped-def]
     return render_template("loan/auto_lending.html", form=form, setting=setting, error=error,
                            categories=[c for c in category_choices() if c[0]],
                            default_idle=autolend.DEFAULT_IDLE_DAYS), status
+
+
+# --- Browsing loans ---------------------------------------------------------------------
+
+
+@bp.get("/loans/")
+def browse():  # type: ignore[no-untyped-def]
+    from flask import request
+
+    from tontine.projects.browse import cards_for
+    from tontine.projects.forms import category_choices
+    from tontine.projects.schemas import CATEGORIES
+
+    args = request.args
+    country = (args.get("country") or "").strip().upper()
+    category = args.get("category") or ""
+    sort = args.get("sort") or "ending"
+    partner_arg = args.get("partner") or ""
+    if (country and (len(country) != 2 or not country.isalpha())) or (category and category not in CATEGORIES) \
+            or sort not in reports.SORTS or (partner_arg and not partner_arg.isdigit()):
+        raise DomainError(_("Unknown filter: choose from the lists."), status=400)
+    partner_id = int(partner_arg) if partner_arg else None
+    projects = reports.browse_loans(country=country, category=category, partner_id=partner_id, sort=sort)
+    partners = db.session.scalars(select(FieldPartner).where(FieldPartner.active.is_(True))
+                                  .order_by(FieldPartner.id)).all()
+    return render_template(
+        "loan/browse.html", cards=cards_for(projects), countries=reports.loan_countries(),
+        categories=[c for c in category_choices() if c[0]], partners=partners,
+        chosen={"country": country, "category": category, "partner": partner_id, "sort": sort},
+    )

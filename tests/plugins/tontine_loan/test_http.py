@@ -222,3 +222,32 @@ def test_a_lender_gives_part_of_the_balance_to_the_site(site, make_user, login, 
     assert balance(AccountKind.SUPPORTER_BALANCE, lender.id, "EUR").amount == 2000
     assert balance(AccountKind.DONATIONS, "platform", "EUR").amount == 1000
     assert trial_balance() == {"EUR": 0}
+
+
+def test_browse_loans_by_country_sector_partner_and_time_left(site, make_user, make_project) -> None:
+    from tontine_loan.partners import add_staff, create_partner
+
+    admin = make_user(roles=("admin",))
+    sahel = create_partner(admin, name="Sahel", country="SN")
+    andes = create_partner(admin, name="Andes", country="PE")
+    staff = make_user()
+    add_staff(admin, sahel.id, staff)
+    add_staff(admin, andes.id, staff)
+
+    def loan(title, partner, country, category, days):
+        return make_project(owner=staff, funding_model="loan", goal=300, title=title, country=country,
+                            category=category, days=days, terms={"term_months": 6, "partner_id": partner.id})
+
+    loan("Seeds for Moussa", sahel, "SN", "food", 20)
+    loan("A loom for Rosa", andes, "PE", "business", 5)
+    loan("An oven for Khady", sahel, "SN", "business", 10)
+    client = site.test_client()
+    html = client.get("/loans/").get_data(as_text=True)
+    assert html.index("A loom for Rosa") < html.index("An oven for Khady") < html.index("Seeds for Moussa")
+    html = client.get("/loans/?country=sn&category=business").get_data(as_text=True)
+    assert "An oven for Khady" in html and "Seeds for Moussa" not in html and "A loom for Rosa" not in html
+    html = client.get(f"/loans/?partner={andes.id}").get_data(as_text=True)
+    assert "A loom for Rosa" in html and "Khady" not in html
+    assert client.get("/loans/?sort=cheapest").status_code == 400
+    assert client.get("/loans/?country=Senegal").status_code == 400
+    assert client.get("/loans/?partner=x").status_code == 400

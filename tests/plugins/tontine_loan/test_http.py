@@ -190,6 +190,10 @@ def test_list_fund_disburse_repay_and_relend(site, make_user, login, form_post) 
     assert balance(AccountKind.SUPPORTER_BALANCE, lenders[0].id, "EUR").amount == 0
     dashboard = second.get(f"/partners/{partner.id}/dashboard")
     assert dashboard.status_code == 200 and "Seeds for Moussa" in dashboard.get_data(as_text=True)
+    news = form_post(staff_client, f"/projects/{project.id}/updates/new",
+                     data={"title": "The first uniforms", "body": "Forty uniforms for the new school year."})
+    assert news.status_code == 303
+    assert "The first uniforms" in site.test_client().get(f"/projects/{project.id}").get_data(as_text=True)
     assert f'href="/partners/{partner.id}/dashboard"' in second.get("/").get_data(as_text=True)
     assert clients[1].get(f"/partners/{partner.id}/dashboard").status_code == 403
 

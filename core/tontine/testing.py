@@ -81,37 +81,41 @@ class _Databases:
         self.root = root
         self.worker = worker
         self.sqlite_templates: dict[tuple[str, ...], Path] = {}
-        self.pg_url: str | None = None
-        self.pg_name = ""
-        self.pg_migrated: set[tuple[str, ...]] = set()
+        self.pg_databases: dict[tuple[str, ...], tuple[str, str]] = {}  # key → (name, url)
 
-    def postgres(self) -> str:
-        if self.pg_url is None:
-            import sqlalchemy as sa
+    def postgres(self, key: tuple[str, ...]) -> tuple[str, bool]:
+        """The URL of the database for this set of migrations; True when newly created.
 
-            base = sa.make_url(postgres_url() or "")
-            # One database per test process: xdist workers, and test runs started at the same
-            # time on one server (developers sharing a machine), never drop each other's.
-            name = f"{base.database or 'test'}_tontine_{self.worker}_{os.getpid()}"
-            admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-            with admin.connect() as conn:
-                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-                conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-            admin.dispose()
-            self.pg_name = name
-            self.pg_url = base.set(database=name).render_as_string(hide_password=False)
-        return self.pg_url
+        One database per test process and per set of migration directories: xdist workers
+        and runs started at the same time never drop each other's, and a site with fewer
+        plugins never meets another site's migration history.
+        """
+        if key in self.pg_databases:
+            return self.pg_databases[key][1], False
+        import sqlalchemy as sa
+
+        base = sa.make_url(postgres_url() or "")
+        name = f"{base.database or 'test'}_tontine_{self.worker}_{os.getpid()}_{len(self.pg_databases)}"
+        admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        admin.dispose()
+        url = base.set(database=name).render_as_string(hide_password=False)
+        self.pg_databases[key] = (name, url)
+        return url, True
 
     def drop_postgres(self) -> None:
-        """Drop this process's database at the end of the session."""
-        if self.pg_url is None:
+        """Drop this process's databases at the end of the session."""
+        if not self.pg_databases:
             return
         import sqlalchemy as sa
 
         admin = sa.create_engine(sa.make_url(postgres_url() or ""), isolation_level="AUTOCOMMIT")
         try:
             with admin.connect() as conn:
-                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{self.pg_name}" WITH (FORCE)')
+                for name, _url in self.pg_databases.values():
+                    conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         finally:
             admin.dispose()
 
@@ -124,6 +128,13 @@ def _tontine_databases(
     databases = _Databases(tmp_path_factory.mktemp("tontine-db"), workerinput.get("workerid", "main"))
     yield databases
     databases.drop_postgres()
+
+
+def _plugin_migrations(plugins: list[str], extra: list[object] | None) -> tuple[str, ...]:
+    """The migration directories a site with these plugins runs (before the app exists)."""
+    from tontine.plugins import build_plugin_manager, collect
+
+    return tuple(collect(build_plugin_manager(list(plugins), list(extra or [])), "register_migrations"))
 
 
 def _migration_key(app: Any) -> tuple[str, ...]:
@@ -215,14 +226,16 @@ def make_app(
                     "TONTINE_REQUIRE_POSTGRES",
                     "PostgreSQL tests need TONTINE_TEST_DATABASE_URL",
                 )
-            overrides["DATABASE_URL"] = _tontine_databases.postgres()
+            pg_url, pg_new = _tontine_databases.postgres(
+                _plugin_migrations(settings["plugins"], extra_plugins)
+            )
+            overrides["DATABASE_URL"] = pg_url
         overrides.update(config)
         app = create_app(instance, overrides, plugins=extra_plugins)
         key = _migration_key(app)
         if database == "postgres":
-            if key not in _tontine_databases.pg_migrated:
+            if pg_new:
                 upgrade(app)
-                _tontine_databases.pg_migrated.add(key)
             _truncate_all(app)
         else:
             db_file = instance / "var" / "tontine.db"

@@ -153,7 +153,9 @@ class OutboundClient:
         max_bytes: int = 1024 * 1024,
         max_redirects: int = 3,
         user_agent: str = USER_AGENT,
+        ca_certs: str | None = None,
     ):
+        self.ca_certs = ca_certs  #: None: the system's trust store (tests pass their own CA)
         self.allow_loopback = allow_loopback
         self.timeout = timeout
         self.max_bytes = max_bytes
@@ -263,6 +265,7 @@ class OutboundClient:
                     retries=False,
                     maxsize=1,
                     cert_reqs="CERT_REQUIRED",
+                    ca_certs=self.ca_certs,
                     server_hostname=target.host,
                     assert_hostname=target.host,
                 )

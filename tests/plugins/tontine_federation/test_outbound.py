@@ -297,3 +297,75 @@ def test_client_follows_the_app_setting(make_app, monkeypatch: pytest.MonkeyPatc
     assert outbound.client(plain.config).allow_loopback
     production = dict(plain.config, ENV="production")
     assert not outbound.client(production).allow_loopback
+
+
+# --- TLS: we connect to the checked address, and still verify the certificate for the name ---
+
+
+def _certificate(tmp_path, names: list[str]):  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime, timedelta
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in names]), False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return str(cert_path), str(key_path)
+
+
+@pytest.fixture
+def tls_server(tmp_path):  # type: ignore[no-untyped-def]
+    import ssl
+
+    cert, key = _certificate(tmp_path, ["peer.example"])
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    httpd.daemon_threads = True
+    threading.Thread(
+        target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    ).start()
+    Handler.seen = []
+    yield httpd.server_address[1], cert
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_tls_to_the_checked_address_with_the_name_verified(tls_server, fake_dns) -> None:  # type: ignore[no-untyped-def]
+    port, cert = tls_server
+    fake_dns["peer.example"] = ["127.0.0.1"]
+    fake_dns["other.example"] = ["127.0.0.1"]
+    client = OutboundClient(allow_loopback=True, timeout=5, ca_certs=cert)
+    response = client.get(f"https://peer.example:{port}/ok")
+    assert response.status == 200 and Handler.seen[-1][2] == f"peer.example:{port}"
+    from tontine_federation.outbound import ConnectionFailed
+
+    with pytest.raises(ConnectionFailed):  # the certificate is not for this name
+        client.get(f"https://other.example:{port}/ok")
+    with pytest.raises(ConnectionFailed):  # not signed by a CA we trust
+        OutboundClient(allow_loopback=True, timeout=5).get(f"https://peer.example:{port}/ok")

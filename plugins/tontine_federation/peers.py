@@ -264,8 +264,10 @@ def peer_rows() -> list[dict[str, Any]]:
 
 
 def visible_listings(limit: int = 60, before: int | None = None) -> list[RemoteListing]:
-    """Remote listings to show: not deleted, not from a blocked domain, newest first."""
-    query = select(RemoteListing).where(RemoteListing.deleted.is_(False))
+    """Open remote listings to show: not deleted, not from a blocked domain, newest first."""
+    query = select(RemoteListing).where(
+        RemoteListing.deleted.is_(False), RemoteListing.status == "open"
+    )
     if before is not None:
         query = query.where(RemoteListing.id < before)
     rows = db.session.scalars(query.order_by(RemoteListing.id.desc()).limit(limit * 2)).all()

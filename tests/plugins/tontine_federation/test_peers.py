@@ -245,3 +245,24 @@ def test_follow_waits_for_an_instance_that_is_starting(site, remote) -> None:  #
     assert result.exit_code == 0, result.output
     assert db.session.scalars(select(Peer)).one().actor_id == actor_doc["id"]
     assert cli(site, "follow", f"{remote.base}/users/nobody", "--wait", "0").exit_code != 0
+
+
+def test_network_shows_open_listings_only(site) -> None:  # type: ignore[no-untyped-def]
+    with unit_of_work() as session:
+        for n, status in enumerate(("open", "funded", "failed")):
+            session.add(
+                RemoteListing(
+                    ap_id=f"https://m.example/projects/{n}",
+                    origin="https://m.example:443",
+                    name=f"Listing {status}",
+                    url=f"https://m.example/projects/{n}",
+                    funding_model="gift",
+                    status=status,
+                    currency="EUR",
+                    goal_amount=1000,
+                    updated=datetime(2030, 1, 1),
+                )
+            )
+    html = site.test_client().get("/network").get_data(as_text=True)
+    assert "Listing open" in html
+    assert "Listing funded" not in html and "Listing failed" not in html

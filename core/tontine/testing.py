@@ -26,6 +26,9 @@ import pytest
 from flask import g, has_app_context
 from flask.testing import FlaskClient
 from cryptography.hazmat.primitives import serialization
+from tontine.funding import FundingModel
+from tontine.hookspecs import hookimpl
+from tontine.payments.provider import PaymentProvider, ProviderEvent, StartResult
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 DEFAULT_PLUGINS = ["gift", "sandbox", "manual", "balance"]
@@ -69,9 +72,59 @@ class TontineClient(FlaskClient):
     """
 
     def open(self, *args: Any, **kwargs: Any) -> Any:
+        from flask_babel import refresh
+
         if has_app_context():
             vars(g).clear()
+            refresh()
         return super().open(*args, **kwargs)
+
+
+class InstantProvider(PaymentProvider):
+    """A payment provider that settles at once: tests raise money without a checkout."""
+
+    key = "instant"
+    label = "Instant"
+    pays_out = True
+
+    def start(self, payment: Any, return_url: str) -> StartResult:
+        ref = f"instant-{payment.id}"
+        return StartResult(
+            provider_ref=ref,
+            events=[ProviderEvent(event_id=f"ok-{payment.id}", provider_ref=ref, kind="succeeded")],
+        )
+
+    def refund(self, payment: Any, amount: int, event_id: str) -> list[ProviderEvent]:
+        return [
+            ProviderEvent(event_id=event_id, provider_ref=payment.provider_ref, kind="refund", amount=amount)
+        ]
+
+    def payout(self, payout: Any) -> list[ProviderEvent]:
+        payout.provider_ref = f"instant-payout-{payout.id}"
+        return [ProviderEvent(event_id=f"paid-{payout.id}", provider_ref=payout.provider_ref, kind="payout_paid")]
+
+
+class PlainModel(FundingModel):
+    """The base funding model as is: all-or-nothing, capped at the goal."""
+
+    key = "plain"
+    label = "Plain giving"
+
+
+class InstantSite:
+    """A plugin giving a site the ``plain`` model and the ``instant`` provider.
+
+    ``make_app(plugins=[], extra_plugins=[InstantSite()], PAYMENT_PROVIDERS=["instant"])``
+    is a site that depends on no shipped plugin: tests of the core use it.
+    """
+
+    @hookimpl
+    def register_funding_models(self) -> list[Any]:
+        return [PlainModel()]
+
+    @hookimpl
+    def register_payment_providers(self) -> list[Any]:
+        return [InstantProvider()]
 
 
 class _Databases:
@@ -353,6 +406,29 @@ def make_project(make_user: Callable[..., Any]) -> Callable[..., Any]:
         return services.walk_to(project, state)
 
     return factory
+
+
+@pytest.fixture
+def give(make_user: Callable[..., Any]) -> Callable[..., Any]:
+    """``give(project, amount="10", supporter=None, **options)`` → a contribution.
+
+    Goes through ``payments.services.contribute`` with the ``instant`` provider unless
+    ``provider_key`` says otherwise; ``options`` are passed on (``anonymous``, ``details``…).
+    """
+    from tontine.payments.services import contribute
+
+    counter = iter(range(1, 1_000_000))
+
+    def do_give(project: Any, amount: str = "10", supporter: Any = None, **options: Any) -> Any:
+        options.setdefault("provider_key", "instant")
+        options.setdefault("return_url", "/")
+        options.setdefault("idempotency_key", f"give-{next(counter)}")
+        contribution, _payment, _start = contribute(
+            project_id=project.id, supporter=supporter or make_user(), amount=amount, **options
+        )
+        return contribution
+
+    return do_give
 
 
 @pytest.fixture

@@ -20,9 +20,7 @@ from babel.messages.pofile import read_po
 from babel.support import Translations
 
 import tontine
-from tontine.funding import FundingModel
-from tontine.hookspecs import hookimpl
-from tontine.payments.provider import PaymentProvider, ProviderEvent, StartResult
+from tontine.testing import InstantSite
 
 ROOT = Path(__file__).resolve().parents[2]
 CORE = Path(tontine.__file__).resolve().parent
@@ -160,33 +158,6 @@ def test_plural_forms_follow_french_rules():
 # -- the pages ----------------------------------------------------------------------------------
 
 
-class Plain(FundingModel):
-    key = "plain"
-
-
-class Instant(PaymentProvider):
-    """Pays at once, so that a test can raise money without a checkout."""
-
-    key = "instant"
-
-    def start(self, payment: Any, return_url: str) -> StartResult:
-        ref = f"i{payment.id}"
-        return StartResult(
-            provider_ref=ref,
-            events=[ProviderEvent(event_id=f"e{payment.id}", provider_ref=ref, kind="succeeded")],
-        )
-
-
-class InstantPlugin:
-    @hookimpl
-    def register_funding_models(self) -> list[Any]:
-        return [Plain()]
-
-    @hookimpl
-    def register_payment_providers(self) -> list[Any]:
-        return [Instant()]
-
-
 def page(client: Any, url: str, language: str | None = None) -> str:
     headers = {"Accept-Language": language} if language else {}
     response = client.get(url, headers=headers)
@@ -307,7 +278,7 @@ def test_the_switcher_needs_the_forms_csrf_token(app, client):
 
 @pytest.fixture
 def plain_site(make_app: Any) -> Iterator[Any]:
-    site = make_app(plugins=[], extra_plugins=[InstantPlugin()], PAYMENT_PROVIDERS=["instant"])
+    site = make_app(plugins=[], extra_plugins=[InstantSite()], PAYMENT_PROVIDERS=["instant"])
     with site.app_context():
         yield site
 

@@ -34,8 +34,8 @@ def story(make_user, make_project, give) -> dict[str, Any]:
     pablo = make_user(email="pablo@example.org", name="Pablo", roles=("supporter", "project_owner"))
     bakery = make_project(owner=olga, funding_model="plain", title="Olga's bakery", goal=100_000)
     garden = make_project(owner=pablo, funding_model="plain", title="Pablo's garden", goal=50_000)
-    give(garden, olga, "25.50")
-    give(bakery, pablo, "40")
+    give(garden, "25.50", olga)
+    give(bakery, "40", pablo)
     add_comment(garden, olga, "Good luck with the garden, Pablo!")
     post_update(bakery, olga, "The oven is here", "It came from Italy on Tuesday.")
     return {"olga": olga, "pablo": pablo, "bakery": bakery, "garden": garden}
@@ -109,8 +109,8 @@ def test_erasure_anonymizes_and_keeps_the_books(
     pablo = make_user(email="pablo@example.org", name="Pablo")
     bakery = make_project(owner=olga, funding_model="plain", goal=100_000)
     garden = make_project(owner=pablo, funding_model="plain", goal=50_000)
-    give(garden, olga, "25.50")
-    give(bakery, pablo, "40")
+    give(garden, "25.50", olga)
+    give(bakery, "40", pablo)
     add_comment(garden, olga, "Good luck with the garden!")
     add_comment(garden, pablo, "Thank you!")
     with db.session.begin_nested():

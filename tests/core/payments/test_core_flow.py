@@ -1,86 +1,38 @@
-from tontine.funding import FundingModel
-from tontine.hookspecs import hookimpl
-from tontine.payments.provider import PaymentProvider, ProviderEvent, StartResult
+"""The core money path with no shipped plugin: contribute, retry, cap, refund."""
+
+import pytest
+
+from tontine.funding import ContributionRefused
+from tontine.ledger.models import AccountKind
+from tontine.ledger.services import balance, trial_balance
+from tontine.payments import services as pay
+from tontine.projects.services import raised
+from tontine.testing import InstantSite
 
 
-class Simple(FundingModel):
-    key = "simple"
-
-
-class Instant(PaymentProvider):
-    key = "instant"
-
-    def start(self, payment, return_url):
-        ref = f"i{payment.id}"
-        return StartResult(
-            provider_ref=ref,
-            events=[ProviderEvent(event_id=f"e{payment.id}", provider_ref=ref, kind="succeeded")],
-        )
-
-    def refund(self, payment, amount, event_id):
-        return [
-            ProviderEvent(
-                event_id=event_id, provider_ref=payment.provider_ref, kind="refund", amount=amount
-            )
-        ]
-
-
-class P:
-    @hookimpl
-    def register_funding_models(self):
-        return [Simple()]
-
-    @hookimpl
-    def register_payment_providers(self):
-        return [Instant()]
-
-
-def test_flow(make_app, make_user, make_project):
-    app = make_app(plugins=[], extra_plugins=[P()], PAYMENT_PROVIDERS=["instant"])
+def test_contribute_retry_cap_and_refund(make_app, make_user, make_project):
+    app = make_app(plugins=[], extra_plugins=[InstantSite()], PAYMENT_PROVIDERS=["instant"])
     with app.app_context():
-        from tontine.ledger.models import AccountKind
-        from tontine.ledger.services import balance, trial_balance
-        from tontine.payments import services as pay
-        from tontine.projects.services import raised
+        project = make_project(funding_model="plain", goal=100)
+        supporter = make_user()
+        first = dict(project_id=project.id, supporter=supporter, provider_key="instant",
+                     idempotency_key="k1", return_url="/")
+        contribution, payment, start = pay.contribute(amount="60", tip="2", **first)
+        assert payment.state == "succeeded"
+        assert start is not None
 
-        p = make_project(funding_model="simple", goal=100)
-        u = make_user()
-        c, pm, r = pay.contribute(
-            project_id=p.id,
-            supporter=u,
-            amount="60",
-            provider_key="instant",
-            idempotency_key="k1",
-            return_url="/",
-            tip="2",
-        )
-        assert pm.state == "succeeded", pm.state
-        c2, _, r2 = pay.contribute(
-            project_id=p.id,
-            supporter=u,
-            amount="60",
-            provider_key="instant",
-            idempotency_key="k1",
-            return_url="/",
-        )
-        assert c2.id == c.id and r2 is None
-        assert raised(p).amount == 6000
+        again, _, start_again = pay.contribute(amount="60", **first)
+        assert again.id == contribution.id and start_again is None
+        assert raised(project).amount == 6000
+        assert balance(AccountKind.PROJECT_ESCROW, project.id, "EUR").amount == 6000
+        assert balance(AccountKind.DONATIONS, "platform", "EUR").amount == 200
         assert trial_balance() == {"EUR": 0}
-        assert balance(AccountKind.PROJECT_ESCROW, p.id, "EUR").amount == 6000
-        import pytest
 
-        from tontine.funding import ContributionRefused
+        with pytest.raises(ContributionRefused, match="can still be given"):
+            pay.contribute(amount="50", **{**first, "idempotency_key": "k2"})
 
-        with pytest.raises(ContributionRefused):
-            pay.contribute(
-                project_id=p.id,
-                supporter=u,
-                amount="50",
-                provider_key="instant",
-                idempotency_key="k2",
-                return_url="/",
-            )
-        assert pay.refund_contribution(c.id) == "refund requested"
-        assert raised(p).amount == 0
-        assert balance(AccountKind.PROJECT_ESCROW, p.id, "EUR").amount == 0
+        assert pay.refund_contribution(contribution.id) == "refund requested"
+        assert raised(project).amount == 0
+        assert balance(AccountKind.PROJECT_ESCROW, project.id, "EUR").amount == 0
+        assert balance(AccountKind.DONATIONS, "platform", "EUR").amount == 0
         assert trial_balance() == {"EUR": 0}

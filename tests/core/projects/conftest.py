@@ -14,7 +14,7 @@ from marshmallow import Schema, fields, validate
 
 from tontine.funding import FundingModel
 from tontine.hookspecs import hookimpl
-from tontine.payments.provider import PaymentProvider, ProviderEvent, StartResult
+from tontine.testing import InstantProvider
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -36,17 +36,6 @@ class Other(FundingModel):
     label = "Other model"
 
 
-class Instant(PaymentProvider):
-    key = "instant"
-
-    def start(self, payment: Any, return_url: str) -> StartResult:
-        ref = f"i{payment.id}"
-        return StartResult(
-            provider_ref=ref,
-            events=[ProviderEvent(event_id=f"e{payment.id}", provider_ref=ref, kind="succeeded")],
-        )
-
-
 class SitePlugin:
     @hookimpl
     def register_funding_models(self) -> list[Any]:
@@ -54,7 +43,7 @@ class SitePlugin:
 
     @hookimpl
     def register_payment_providers(self) -> list[Any]:
-        return [Instant()]
+        return [InstantProvider()]
 
     @hookimpl
     def register_template_dirs(self) -> list[str]:
@@ -79,33 +68,6 @@ def app(make_app: Any) -> Any:
 
 
 @pytest.fixture
-def client(app: Any) -> Any:
-    """A test client that forgets the logged-in user between requests.
-
-    The ``app`` fixture keeps an app context pushed, which requests then share, and
-    flask-login caches the user in ``g``: without this, the first request's visitor would
-    stick for the whole test.
-    """
-    from flask import g
-    from flask.testing import FlaskClient
-    from flask_babel import refresh
-
-    def forget() -> None:
-        g.pop("_login_user", None)  # flask-login's user
-        refresh()  # Flask-Babel's locale
-
-    class Client(FlaskClient):
-        def open(self, *args: Any, **kwargs: Any) -> Any:
-            forget()
-            try:
-                return super().open(*args, **kwargs)
-            finally:
-                forget()
-
-    return Client(app, app.response_class, use_cookies=True)
-
-
-@pytest.fixture
 def project(make_project: Any) -> Any:
     """``project(**fields)``: a project on the simple model (open unless ``state`` says)."""
 
@@ -114,31 +76,6 @@ def project(make_project: Any) -> Any:
         return make_project(**kwargs)
 
     return factory
-
-
-@pytest.fixture
-def give(make_user: Any) -> Any:
-    """``give(project, amount="10", supporter=None, anonymous=False)``: a confirmed gift."""
-    counter = iter(range(1, 100_000))
-
-    def contribute(
-        project: Any, amount: str = "10", supporter: Any = None, anonymous: bool = False
-    ) -> Any:
-        from tontine.payments.services import contribute as pay
-
-        supporter = supporter or make_user()
-        contribution, _payment, _start = pay(
-            project_id=project.id,
-            supporter=supporter,
-            amount=amount,
-            provider_key="instant",
-            idempotency_key=f"gift-{next(counter)}",
-            return_url="/",
-            anonymous=anonymous,
-        )
-        return contribution
-
-    return contribute
 
 
 @pytest.fixture

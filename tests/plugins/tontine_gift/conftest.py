@@ -13,38 +13,12 @@ from typing import Any
 import pytest
 
 from tontine.hookspecs import hookimpl
-from tontine.payments.provider import PaymentProvider, ProviderEvent, StartResult
+from tontine.payments.provider import StartResult
 from tontine.payments.states import PaymentState
+from tontine.testing import InstantProvider
 
 
-class Instant(PaymentProvider):
-    key = "instant"
-    label = "Instant"
-
-    def start(self, payment: Any, return_url: str) -> StartResult:
-        ref = f"instant-{payment.id}"
-        return StartResult(
-            provider_ref=ref,
-            events=[ProviderEvent(event_id=f"ok-{payment.id}", provider_ref=ref, kind="succeeded")],
-        )
-
-    def refund(self, payment: Any, amount: int, event_id: str) -> list[ProviderEvent]:
-        return [
-            ProviderEvent(
-                event_id=event_id, provider_ref=payment.provider_ref, kind="refund", amount=amount
-            )
-        ]
-
-    def payout(self, payout: Any) -> list[ProviderEvent]:
-        payout.provider_ref = f"payout-{payout.id}"
-        return [
-            ProviderEvent(
-                event_id=f"po-{payout.id}", provider_ref=payout.provider_ref, kind="payout_paid"
-            )
-        ]
-
-
-class Later(Instant):
+class Later(InstantProvider):
     key = "later"
     label = "Later"
 
@@ -55,7 +29,7 @@ class Later(Instant):
 class TestProviders:
     @hookimpl
     def register_payment_providers(self) -> list[Any]:
-        return [Instant(), Later()]
+        return [InstantProvider(), Later()]
 
 
 @pytest.fixture

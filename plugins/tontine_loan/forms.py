@@ -8,8 +8,15 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, EmailField, HiddenField, IntegerField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
+from wtforms import (
+    DateField,
+    EmailField,
+    HiddenField,
+    IntegerField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import AnyOf, DataRequired, Email, Length, NumberRange, Optional
 
 
 class DisburseForm(FlaskForm):
@@ -56,3 +63,9 @@ class TeamForm(FlaskForm):
 
 class ActionForm(FlaskForm):
     """A button that changes something (join, leave): only the CSRF token."""
+
+
+class SettlementForm(FlaskForm):
+    direction = StringField(_l("Direction"), validators=[AnyOf(("to_partner", "from_partner"))])
+    amount = StringField(_l("Amount"), validators=[DataRequired(), Length(max=30)])
+    reason = StringField(_l("How the transfer was checked"), validators=[DataRequired(), Length(max=500)])

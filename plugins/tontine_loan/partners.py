@@ -9,8 +9,11 @@ from sqlalchemy import select
 
 from tontine.accounts.models import Organization, Role, User
 from tontine.accounts.services import grant_role
-from tontine.db import db, unit_of_work
+from tontine.db import db, lock_row, unit_of_work
 from tontine.errors import DomainError, Forbidden, NotFound
+from tontine.ledger.models import AccountKind
+from tontine.ledger.services import balance, credit, debit, post
+from tontine.money import Money, MoneyError
 from tontine.payments.services import record_staff_action
 from tontine.projects.models import Project
 from tontine_loan.models import FieldPartner
@@ -123,3 +126,46 @@ def check_listing(project: Project) -> None:
         raise DomainError(_("Only the staff of %(partner)s can list loans through it.", partner=partner.name),
                           field="terms.partner_id", status=403)
     project.organization_id = partner.organization_id
+
+
+def partner_position(partner: FieldPartner, currency: str) -> Money:
+    """The partner's account with the platform: positive, the platform owes the partner
+    (disbursed loans not yet paid out); negative, the partner owes the platform (repayments
+    collected, not yet transferred)."""
+    return balance(AccountKind.PARTNER, partner.id, currency)
+
+
+def settle(admin: User, partner_id: int, *, amount: Decimal | str, direction: str, currency: str,
+           reason: str) -> None:
+    """Record a bank transfer between the platform and a partner (staff, with a reason).
+
+    ``direction`` is ``"to_partner"`` (the platform paid out disbursed loans) or
+    ``"from_partner"`` (the partner transferred the repayments it collected). Neither may
+    exceed what is owed that way.
+    """
+    if not admin.is_admin:
+        raise Forbidden(_("Only an admin records transfers with partners."))
+    if direction not in ("to_partner", "from_partner"):
+        raise DomainError(_("Say which way the money went."), field="direction")
+    if not reason.strip():
+        raise DomainError(_("Say how the transfer was checked."), field="reason")
+    try:
+        money = Money.from_decimal(str(amount).strip().replace(",", "."), currency)
+    except (MoneyError, ValueError) as exc:
+        raise DomainError(_("Enter an amount in %(currency)s.", currency=currency), field="amount") from exc
+    if money.amount <= 0:
+        raise DomainError(_("The amount must be more than zero."), field="amount")
+    with unit_of_work():
+        partner = get_partner(partner_id)
+        lock_row(FieldPartner, partner.id)
+        position = partner_position(partner, currency)
+        owed = position.amount if direction == "to_partner" else -position.amount
+        if money.amount > owed:
+            raise DomainError(_("Only %(owed)s is owed that way.", owed=str(Money(max(owed, 0), currency))),
+                              field="amount")
+        legs = ([debit(AccountKind.PARTNER, partner.id, money), credit(AccountKind.PROVIDER_CLEARING, "manual", money)]
+                if direction == "to_partner" else
+                [debit(AccountKind.PROVIDER_CLEARING, "manual", money), credit(AccountKind.PARTNER, partner.id, money)])
+        txn = post("partner_settlement", legs, memo=f"transfer {direction.replace('_', ' ')} {partner.id}")
+        assert txn is not None
+        record_staff_action(admin, f"partner_transfer_{direction}", f"partner:{partner.id}", reason)

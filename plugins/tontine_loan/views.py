@@ -34,6 +34,7 @@ from tontine_loan.forms import (
     PartnerForm,
     RatingForm,
     RepaymentForm,
+    SettlementForm,
     StaffForm,
     TeamForm,
 )
@@ -245,8 +246,29 @@ def dashboard(partner_id: int):  # type: ignore[no-untyped-def]
         if loan is not None and loan.instalments:
             behind = max(0, services.due_by(loan, today) - services.settled_total(project.id))
         rows.append((project, loan, Money(behind, project.currency)))
+    currency = current_app.config["CURRENCY"]
     return render_template("loan/dashboard.html", partner=found, rows=rows,
-                           figures=reports.partner_figures(found, current_app.config["CURRENCY"]))
+                           figures=reports.partner_figures(found, currency),
+                           position=partner_services.partner_position(found, currency),
+                           settlement_form=SettlementForm() if current_user.is_admin else None)
+
+
+@bp.post("/partners/<int:partner_id>/transfers")
+@login_required
+def settle(partner_id: int):  # type: ignore[no-untyped-def]
+    admin = _admin()
+    form = SettlementForm()
+    if not form.validate_on_submit():
+        flash(_("Give the direction, the amount and how the transfer was checked."), "error")
+        return redirect(url_for(".dashboard", partner_id=partner_id), code=303)
+    try:
+        partner_services.settle(admin, partner_id, amount=form.amount.data or "", direction=form.direction.data,
+                                currency=current_app.config["CURRENCY"], reason=form.reason.data or "")
+    except DomainError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(_("The transfer is recorded."), "success")
+    return redirect(url_for(".dashboard", partner_id=partner_id), code=303)
 
 
 # --- Disbursal and repayments -----------------------------------------------------------

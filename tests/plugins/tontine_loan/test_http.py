@@ -175,6 +175,14 @@ def test_list_fund_disburse_repay_and_relend(site, make_user, login, form_post) 
     csv = clients[0].get("/my/loans.csv").get_data(as_text=True)
     assert f"{project.id},A sewing machine for Fatou,running,EUR,150.00,100.00,50.00,0.00" in csv
 
+    # An admin records the transfer that settles the partner's account (300 € lent, 200 € collected).
+    page = admin_client.get(f"/partners/{partner.id}/dashboard").get_data(as_text=True)
+    assert "The site owes Sahel Microfinance €100.00" in page
+    response = form_post(admin_client, f"/partners/{partner.id}/dashboard", f"/partners/{partner.id}/transfers",
+                         data={"direction": "to_partner", "amount": "100", "reason": "wire of 21 March"})
+    assert response.status_code == 303
+    assert "Nothing is owed either way." in admin_client.get(f"/partners/{partner.id}/dashboard").get_data(as_text=True)
+
     # The partner's page computes its figures.
     html = site.test_client().get(f"/partners/{partner.id}").get_data(as_text=True)
     assert "Delinquency rate" in html and "24.0 %" in html

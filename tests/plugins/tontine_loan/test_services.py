@@ -335,3 +335,26 @@ def test_partner_staff_get_one_reminder_a_week(funded, staff) -> None:
     assert "Aminata's vegetable stall (Aminata): €50.00" in mail["body"]  # due on 10 March
     assert "behind on their repayments" in mail["body"] and "€30.00" in mail["body"]  # 50 due, 20 paid
     assert "/partners/" in mail["body"]
+
+
+def test_transfers_between_the_site_and_the_partner_settle_its_account(funded, staff, admin, partner) -> None:
+    from tontine_loan.partners import partner_position, settle
+    from tontine_loan.services import disburse, record_repayment
+
+    project, _ = funded()
+    disburse(project.id, staff, disbursed_on=DISBURSED)
+    assert partner_position(partner, "EUR").amount == 60000  # the site owes the disbursed loan
+    with pytest.raises(DomainError, match="Only 600.00 EUR"):
+        settle(admin, partner.id, amount="600.01", direction="to_partner", currency="EUR", reason="wire 1")
+    with pytest.raises(Forbidden):
+        settle(staff, partner.id, amount="600", direction="to_partner", currency="EUR", reason="wire 1")
+    with pytest.raises(DomainError, match="checked"):
+        settle(admin, partner.id, amount="600", direction="to_partner", currency="EUR", reason=" ")
+    settle(admin, partner.id, amount="600", direction="to_partner", currency="EUR", reason="wire 1")
+    record_repayment(project.id, staff, amount="50", paid_on=date(2026, 2, 10), idempotency_key="r")
+    assert partner_position(partner, "EUR").amount == -5000  # the partner owes what it collected
+    with pytest.raises(DomainError, match="Only 0.00 EUR"):
+        settle(admin, partner.id, amount="1", direction="to_partner", currency="EUR", reason="wire 2")
+    settle(admin, partner.id, amount="50", direction="from_partner", currency="EUR", reason="statement of 12 Feb")
+    assert partner_position(partner, "EUR").amount == 0
+    assert trial_balance() == {"EUR": 0}

@@ -82,37 +82,47 @@ def record(
     return activity, True
 
 
-def unavailable_inboxes(inboxes: list[str]) -> set[str]:
-    """Inboxes whose every peer is marked unavailable (failing for days)."""
+def put_off(inboxes: list[str], now: datetime) -> dict[str, datetime]:
+    """When to first try each inbox whose peers are all failing.
+
+    A peer failing for a while gets new deliveries no sooner than it has been failing
+    (at least a minute, at most ``unavailable_retry_hours``; that long once unavailable), so a
+    dead peer does not tie up the workers while the others wait; its first success clears it.
+    """
     if not inboxes:
-        return set()
+        return {}
     peers = db.session.scalars(
         select(Peer).where(Peer.inbox.in_(inboxes) | Peer.shared_inbox.in_(inboxes))
     ).all()
-    state: dict[str, bool] = {}
+    longest = timedelta(hours=float(setting("unavailable_retry_hours")))
+    delays: dict[str, timedelta | None] = {}
     for peer in peers:
+        if peer.unavailable:
+            delay: timedelta | None = longest
+        elif peer.failing_since is not None:
+            delay = min(longest, max(timedelta(minutes=1), now - peer.failing_since))
+        else:
+            delay = None
         for inbox in {peer.inbox, peer.delivery_inbox}:
             if inbox in inboxes:
-                state[inbox] = state.get(inbox, True) and peer.unavailable
-    return {inbox for inbox, down in state.items() if down}
+                known = delays.get(inbox, delay)
+                delays[inbox] = None if known is None or delay is None else min(known, delay)
+    return {inbox: now + delay for inbox, delay in delays.items() if delay is not None}
 
 
 def deliver_to(
     activity: OutgoingActivity, inboxes: list[str], run_at: datetime | None = None
 ) -> None:
-    """One job per inbox (a second call for the same pair adds nothing).
-
-    An unavailable peer's delivery is put off (``unavailable_retry_hours``) so that it is
-    tried rarely; the first success marks the peer available again.
-    """
-    down = unavailable_inboxes(list(dict.fromkeys(inboxes)))
-    later = utcnow() + timedelta(hours=float(setting("unavailable_retry_hours")))
-    for inbox in dict.fromkeys(inboxes):
+    """One job per inbox (a second call for the same pair adds nothing); see ``put_off``."""
+    targets = list(dict.fromkeys(inboxes))
+    later = put_off(targets, utcnow())
+    for inbox in targets:
         digest = hashlib.sha256(inbox.encode()).hexdigest()[:32]
+        when = later.get(inbox)
         enqueue(
             DELIVER,
             {"activity": activity.id, "inbox": inbox},
-            run_at=later if inbox in down else run_at,
+            run_at=max(when, run_at) if when and run_at else when or run_at,
             dedupe_key=f"fed:{activity.id}:{digest}",
             max_attempts=DELIVERY_ATTEMPTS,
         )

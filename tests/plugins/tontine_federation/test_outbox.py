@@ -230,9 +230,11 @@ def test_a_peer_failing_for_days_becomes_unavailable_and_is_tried_rarely(
     with unit_of_work() as session:
         session.get(Peer, dead.id).failing_since = utcnow() - timedelta(days=4)
     first = make_project()
-    run_pending(now=utcnow())
+    run_pending(now=utcnow() + timedelta(hours=7))  # a failing peer's delivery was put off
     db.session.expire_all()
     assert db.session.get(Peer, dead.id).unavailable
+    with unit_of_work() as session:  # alive.example does not resolve here: it never answered
+        session.get(Peer, alive.id).failing_since = None
     make_project(title="Second")
     db.session.expire_all()
     second_jobs = [j for j in jobs() if j.payload["activity"] != outbox_activity_id(first.id)]
@@ -248,3 +250,15 @@ def outbox_activity_id(project_id: int) -> int:
             OutgoingActivity.ap_id == f"{BASE}/projects/{project_id}#create"
         )
     ).one()
+
+
+def test_a_failing_peer_gets_new_deliveries_later_the_others_at_once(site, make_project) -> None:  # type: ignore[no-untyped-def]
+    failing = add_peer("https://down.example/actor", "https://down.example/inbox")
+    add_peer("https://up.example/actor", "https://up.example/inbox")
+    with unit_of_work() as session:
+        session.get(Peer, failing.id).failing_since = utcnow() - timedelta(minutes=20)
+    make_project()
+    db.session.expire_all()
+    by_inbox = {j.payload["inbox"]: j.run_at for j in jobs()}
+    assert by_inbox["https://up.example/inbox"] <= utcnow()
+    assert by_inbox["https://down.example/inbox"] >= utcnow() + timedelta(minutes=19)

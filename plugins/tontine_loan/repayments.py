@@ -158,6 +158,9 @@ def record_repayments(actor: User, entries: list[RepaymentEntry], today: date | 
                     raise DomainError(_("This loan is repaid in its own currency: give the amount only."))
                 settle = _amount(entry.amount, loan.currency, "amount").amount
                 credited = settle
+            if settle <= 0:
+                raise DomainError(_("%(title)s: this amount is worth less than one cent of the loan.",
+                                    title=project.title), field="local_amount")
             lenders = shares[project.id]
             weights = [amount for _sid, _lender, amount in lenders]
             entitled = allocate(due_total.get(project.id) or loan.principal, weights)

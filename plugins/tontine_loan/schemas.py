@@ -149,8 +149,9 @@ class LoanTermsSchema(Schema):
             "The local currency is an ISO 4217 code, e.g. XOF.")),
     )
     irregular_schedule = fields.List(
-        fields.Tuple((fields.Date(), fields.Decimal(places=None, validate=validate.Range(
-            min=0, min_inclusive=False, error=_l("Each part of the schedule is more than zero."))))),
+        fields.Tuple((fields.Date(), fields.Decimal(places=None, allow_nan=False, validate=validate.Range(
+            min=0, min_inclusive=False, max=100_000_000,
+            error=_l("Each part of the schedule is more than zero and at most 100,000,000."))))),
         load_default=None,
         allow_none=True,
         validate=validate.Length(min=1, max=MAX_TERM_MONTHS, error=_l("A schedule has 1 to 360 dates.")),

@@ -20,7 +20,7 @@ schedule (largest remainder) less the parts of every repayment and write-off.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -234,7 +234,7 @@ def _parse_rate(value: Decimal | str | None, field: str) -> Decimal:
         rate = Decimal(str(value).strip().replace(",", "."))
     except (InvalidOperation, ValueError) as exc:
         raise DomainError(_("Enter the exchange rate, e.g. 655.957."), field=field) from exc
-    if not rate.is_finite() or rate <= 0 or rate > Decimal("1e12"):
+    if not rate.is_finite() or rate <= 0 or rate >= Decimal("1e9"):
         raise DomainError(_("The exchange rate must be a positive number."), field=field)
     return rate
 
@@ -288,6 +288,9 @@ def disburse(project_id: int, actor: User, *, disbursed_on: date,
             raise Forbidden(_("Only the partner's staff can confirm a disbursal."))
         if project.state != states.FUNDED or loan.disbursed_on is not None:
             raise Conflict(_("Only a funded loan that has not been disbursed can be disbursed."))
+        if not date(2000, 1, 1) <= disbursed_on <= utcnow().date() + timedelta(days=366):
+            raise DomainError(_("The disbursal date must be a real one, at most a year ahead."),
+                              field="disbursed_on")
         if loan.local_currency:
             loan.disbursal_rate = _parse_rate(rate, "rate")
         elif rate not in (None, ""):

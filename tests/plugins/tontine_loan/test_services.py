@@ -231,6 +231,9 @@ def test_a_loan_repaid_in_local_currency_partner_covers_the_loss(funded, staff) 
     assert (bal(a), bal(b), bal(c)) == (2500, 1667, 833)
     with pytest.raises(DomainError):
         record_repayment(project.id, staff, amount="50", paid_on=date(2026, 2, 10), idempotency_key="x2")
+    with pytest.raises(DomainError, match="less than one cent"):
+        record_repayment(project.id, staff, local_amount="1", rate="655.957", paid_on=date(2026, 2, 10),
+                         idempotency_key="x3")
 
 
 def test_lenders_share_currency_losses_beyond_ten_percent(funded, staff) -> None:
@@ -358,3 +361,24 @@ def test_transfers_between_the_site_and_the_partner_settle_its_account(funded, s
     settle(admin, partner.id, amount="50", direction="from_partner", currency="EUR", reason="statement of 12 Feb")
     assert partner_position(partner, "EUR").amount == 0
     assert trial_balance() == {"EUR": 0}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [({"disbursed_on": date(1999, 12, 31)}, "real one"), ({"disbursed_on": date(9999, 1, 1)}, "real one")],
+)
+def test_absurd_disbursal_dates_are_refused(funded, staff, kwargs, message) -> None:
+    from tontine_loan.services import disburse
+
+    project, _ = funded()
+    with pytest.raises(DomainError, match=message):
+        disburse(project.id, staff, **kwargs)
+
+
+def test_absurd_exchange_rates_are_refused(funded, staff) -> None:
+    from tontine_loan.services import disburse
+
+    project, _ = funded(local_currency="XOF")
+    for rate in ("0", "-3", "1e12", "NaN", "abc"):
+        with pytest.raises(DomainError, match="exchange rate"):
+            disburse(project.id, staff, disbursed_on=DISBURSED, rate=rate)

@@ -86,7 +86,7 @@ def put_off(inboxes: list[str], now: datetime) -> dict[str, datetime]:
     """When to first try each inbox whose peers are all failing.
 
     A peer failing for a while gets new deliveries no sooner than it has been failing
-    (at least a minute, at most ``unavailable_retry_hours``; that long once unavailable), so a
+    (at least ``failing_delay_min_seconds``, at most ``unavailable_retry_hours``; that long once unavailable), so a
     dead peer does not tie up the workers while the others wait; its first success clears it.
     """
     if not inboxes:
@@ -100,7 +100,8 @@ def put_off(inboxes: list[str], now: datetime) -> dict[str, datetime]:
         if peer.unavailable:
             delay: timedelta | None = longest
         elif peer.failing_since is not None:
-            delay = min(longest, max(timedelta(minutes=1), now - peer.failing_since))
+            shortest = timedelta(seconds=float(setting("failing_delay_min_seconds")))
+            delay = min(longest, max(shortest, now - peer.failing_since))
         else:
             delay = None
         for inbox in {peer.inbox, peer.delivery_inbox}:

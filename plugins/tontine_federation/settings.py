@@ -27,6 +27,7 @@ DEFAULTS: dict[str, Any] = {
     "update_coalesce_seconds": 30,
     "unavailable_after_days": 3,
     "unavailable_retry_hours": 6,
+    "failing_delay_min_seconds": 60,
     "received_ids_days": 7,
 }
 

@@ -29,6 +29,7 @@ def pair(live_server):  # type: ignore[no-untyped-def]
         "plugins": ["gift", "sandbox", "federation"],
         "FEDERATION_ALLOW_LOOPBACK": True,
         "FEDERATION_UPDATE_COALESCE_SECONDS": 1,
+        "FEDERATION_FAILING_DELAY_MIN_SECONDS": 1,
     }
     dreams = live_server(name="dreams", NAME="Dreams", FEDERATION_KEY=_key(), **settings)
     micro = live_server(name="micro", NAME="Microloans", FEDERATION_KEY=_key(), **settings)

@@ -42,7 +42,7 @@ class ScheduleSchema(Schema):
 
 
 class RepaymentInput(Schema):
-    project_id = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    project_id = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=2**31 - 1))
     paid_on = fields.Date(required=True)
     idempotency_key = fields.String(required=True, validate=validate.Length(min=1, max=80))
     amount = fields.Decimal(as_string=True, allow_nan=False, load_default=None)
@@ -70,7 +70,7 @@ class RepaymentBatchSchema(Schema):
     repayments = fields.List(fields.Nested(RepaymentSchema))
 
 
-@blp.get("/<int:project_id>/schedule")
+@blp.get("/<int(max=2147483647):project_id>/schedule")
 @blp.response(200, ScheduleSchema)
 def schedule(project_id: int):  # type: ignore[no-untyped-def]
     """The loan's repayment schedule: stored at disbursal, or the expected one before."""

@@ -155,7 +155,7 @@ def partners():  # type: ignore[no-untyped-def]
                            can_add=current_user.is_authenticated and current_user.is_admin)
 
 
-@bp.get("/partners/<int:partner_id>")
+@bp.get("/partners/<int(max=2147483647):partner_id>")
 def partner(partner_id: int):  # type: ignore[no-untyped-def]
     found = partner_services.get_partner(partner_id)
     figures = reports.partner_figures(found, current_app.config["CURRENCY"])
@@ -196,7 +196,7 @@ def new_partner():  # type: ignore[no-untyped-def]
     return render_template("loan/partner_form.html", form=form), status
 
 
-@bp.post("/partners/<int:partner_id>/staff")
+@bp.post("/partners/<int(max=2147483647):partner_id>/staff")
 @login_required
 def add_staff(partner_id: int):  # type: ignore[no-untyped-def]
     admin = _admin()
@@ -213,7 +213,7 @@ def add_staff(partner_id: int):  # type: ignore[no-untyped-def]
     return redirect(url_for(".partner", partner_id=partner_id), code=303)
 
 
-@bp.post("/partners/<int:partner_id>/rating")
+@bp.post("/partners/<int(max=2147483647):partner_id>/rating")
 @login_required
 def rate_partner(partner_id: int):  # type: ignore[no-untyped-def]
     admin = _admin()
@@ -226,7 +226,7 @@ def rate_partner(partner_id: int):  # type: ignore[no-untyped-def]
     return redirect(url_for(".partner", partner_id=partner_id), code=303)
 
 
-@bp.get("/partners/<int:partner_id>/dashboard")
+@bp.get("/partners/<int(max=2147483647):partner_id>/dashboard")
 @login_required
 def dashboard(partner_id: int):  # type: ignore[no-untyped-def]
     found = partner_services.get_partner(partner_id)
@@ -253,7 +253,7 @@ def dashboard(partner_id: int):  # type: ignore[no-untyped-def]
                            settlement_form=SettlementForm() if current_user.is_admin else None)
 
 
-@bp.post("/partners/<int:partner_id>/transfers")
+@bp.post("/partners/<int(max=2147483647):partner_id>/transfers")
 @login_required
 def settle(partner_id: int):  # type: ignore[no-untyped-def]
     admin = _admin()
@@ -274,7 +274,7 @@ def settle(partner_id: int):  # type: ignore[no-untyped-def]
 # --- Disbursal and repayments -----------------------------------------------------------
 
 
-@bp.route("/loans/<int:project_id>/disburse", methods=["GET", "POST"])
+@bp.route("/loans/<int(max=2147483647):project_id>/disburse", methods=["GET", "POST"])
 @login_required
 def disburse(project_id: int):  # type: ignore[no-untyped-def]
     project, loan = _managed(project_id)
@@ -308,7 +308,7 @@ def _repayments_page(project: Project, loan: Loan, form: RepaymentForm, status: 
     ), status
 
 
-@bp.route("/loans/<int:project_id>/repayments", methods=["GET", "POST"])
+@bp.route("/loans/<int(max=2147483647):project_id>/repayments", methods=["GET", "POST"])
 @login_required
 def repayments(project_id: int):  # type: ignore[no-untyped-def]
     project, loan = _managed(project_id)
@@ -409,14 +409,14 @@ def create_team():  # type: ignore[no-untyped-def]
     return redirect(url_for(".team", team_id=team.id), code=303)
 
 
-@bp.get("/teams/<int:team_id>")
+@bp.get("/teams/<int(max=2147483647):team_id>")
 def team(team_id: int):  # type: ignore[no-untyped-def]
     page = team_services.team_page(team_id)
     member = current_user.is_authenticated and team_services.is_member(team_id, current_user.id)
     return render_template("loan/team.html", page=page, member=member, action_form=ActionForm())
 
 
-@bp.post("/teams/<int:team_id>/join")
+@bp.post("/teams/<int(max=2147483647):team_id>/join")
 @login_required
 def join_team(team_id: int):  # type: ignore[no-untyped-def]
     if not ActionForm().validate_on_submit():
@@ -426,7 +426,7 @@ def join_team(team_id: int):  # type: ignore[no-untyped-def]
     return redirect(url_for(".team", team_id=team_id), code=303)
 
 
-@bp.post("/teams/<int:team_id>/leave")
+@bp.post("/teams/<int(max=2147483647):team_id>/leave")
 @login_required
 def leave_team(team_id: int):  # type: ignore[no-untyped-def]
     if not ActionForm().validate_on_submit():
@@ -492,7 +492,7 @@ def browse():  # type: ignore[no-untyped-def]
     sort = args.get("sort") or "ending"
     partner_arg = args.get("partner") or ""
     if (country and (len(country) != 2 or not country.isalpha())) or (category and category not in CATEGORIES) \
-            or sort not in reports.SORTS or (partner_arg and not partner_arg.isdigit()):
+            or sort not in reports.SORTS or (partner_arg and not (partner_arg.isdigit() and len(partner_arg) < 10)):
         raise DomainError(_("Unknown filter: choose from the lists."), status=400)
     partner_id = int(partner_arg) if partner_arg else None
     projects = reports.browse_loans(country=country, category=category, partner_id=partner_id, sort=sort)

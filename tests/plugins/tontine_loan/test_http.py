@@ -263,3 +263,36 @@ def test_browse_loans_by_country_sector_partner_and_time_left(site, make_user, m
     assert client.get("/loans/?sort=cheapest").status_code == 400
     assert client.get("/loans/?country=Senegal").status_code == 400
     assert client.get("/loans/?partner=x").status_code == 400
+
+
+GARBAGE = ["", " ", "-1", "0", "1e400", "NaN", "9" * 40, "<script>x</script>", "2026-13-45", "€", "\x00", "٣"]
+
+
+def test_garbage_in_every_form_gets_a_4xx_or_a_redirect_never_a_500(site, make_user, login, form_post) -> None:
+    from tontine_loan.partners import add_staff, create_partner
+
+    admin = make_user(roles=("admin",))
+    partner = create_partner(admin, name="Sahel", country="SN")
+    add_staff(admin, partner.id, admin)
+    client = client_for(site, admin, login)
+    forms = {
+        "/partners/new": ("/partners/new", ["name", "country", "borrower_rate", "risk_rating", "website"]),
+        f"/partners/{partner.id}/staff": (f"/partners/{partner.id}", ["email"]),
+        f"/partners/{partner.id}/rating": (f"/partners/{partner.id}", ["risk_rating", "reason"]),
+        f"/partners/{partner.id}/transfers": (f"/partners/{partner.id}/dashboard", ["direction", "amount", "reason"]),
+        "/teams/": ("/teams/", ["name", "description"]),
+        "/my/loans/auto": ("/my/loans/auto", ["countries", "categories", "max_risk_rating", "idle_days"]),
+        "/my/loans/donate": ("/my/loans", ["amount"]),
+    }
+    for post_url, (page, names) in forms.items():
+        for value in GARBAGE:
+            response = form_post(client, page, post_url, data=dict.fromkeys(names, value))
+            assert response.status_code < 500, (post_url, value, response.status_code)
+    for query in ("country=%00", "category=%FF", "partner=99999999999999999999", "sort=" + "x" * 500):
+        assert client.get(f"/loans/?{query}").status_code < 500
+    for body in (None, [], {"repayments": "x"}, {"repayments": [{"project_id": 2**70}]}, {"repayments": [[]]}):
+        response = client.post("/api/v1/loans/repayments", json=body)
+        assert response.status_code < 500, (body, response.status_code)
+    for url in ("/loans/99999999999999999999/repayments", "/partners/99999999999999999999",
+                "/teams/99999999999999999999", "/api/v1/loans/99999999999999999999/schedule"):
+        assert client.get(url).status_code == 404, url

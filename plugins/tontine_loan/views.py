@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, url_for
+from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -139,7 +140,8 @@ def loan_helpers() -> dict[str, Any]:
         return team_services.teams_of(current_user.id)
 
     return {"loan_section": loan_section, "loan_partner_choices": partner_choices, "loan_my_teams": my_teams,
-            "money_of": lambda amount, currency: Money(int(amount or 0), currency)}
+            "money_of": lambda amount, currency: Money(int(amount or 0), currency),
+            "loan_date": lambda day: format_date(day, "medium") if day else ""}
 
 
 # --- Partners ---------------------------------------------------------------------------

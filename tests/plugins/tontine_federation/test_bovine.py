@@ -111,3 +111,31 @@ def test_bovine_signature_with_a_bad_digest_is_refused(live_server, remote) -> N
     with server.app.app_context():
         assert db.session.scalars(select(Peer)).all() == []
         db.session.remove()
+
+
+def test_we_follow_a_bovine_peer_and_it_verifies_our_follow(live_server, remote) -> None:  # type: ignore[no-untyped-def]
+    from bovine.crypto import build_validate_http_signature_raw
+    from bovine.crypto.types import CryptographicIdentifier
+
+    from tontine_federation import peers
+
+    server = live_server(plugins=["gift", "sandbox", "federation"], FEDERATION_ALLOW_LOOPBACK=True)
+    peer = remote.add_actor("bovine")
+    with server.app.app_context():
+        peers.follow(peer.id)
+        ours = load_private_key(server.app.config["FEDERATION_KEY"]).public_key()
+        db.session.remove()
+    posts = wait_for(lambda: [p for p in remote.posts if p[0] == "/users/bovine/inbox"], timeout=15)
+    path, headers, body = posts[0]
+    follow = json.loads(body)
+    assert follow["type"] == "Follow" and follow["object"] == peer.id
+
+    async def retrieve(key_id: str):  # type: ignore[no-untyped-def]
+        return CryptographicIdentifier(controller=f"{server.url}/actor", public_key=ours)
+
+    async def body_bytes() -> bytes:
+        return body
+
+    validate = build_validate_http_signature_raw(retrieve)
+    owner = asyncio.run(validate("post", f"{remote.base}{path}", headers, body_bytes))
+    assert owner == f"{server.url}/actor"

@@ -77,8 +77,11 @@ def register_nav_links(user: Any) -> list[tuple[str, str]]:
     from flask import url_for
     from flask_babel import gettext as _
 
-    links = [(_("Loans"), url_for("loan.browse")), (_("Field partners"), url_for("loan.partners")),
-             (_("Teams"), url_for("loan.teams"))]
+    links = [
+        (_("Loans"), url_for("loan.browse")),
+        (_("Field partners"), url_for("loan.partners")),
+        (_("Teams"), url_for("loan.teams")),
+    ]
     if user is not None and user.is_authenticated:
         from tontine_loan.partners import staff_partners
 

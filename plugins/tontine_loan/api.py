@@ -37,12 +37,16 @@ class ScheduleSchema(Schema):
     project_id = fields.Integer()
     currency = fields.String()
     disbursed_on = fields.Date(allow_none=True)
-    stored = fields.Boolean(metadata={"description": "False: the expected schedule before disbursal"})
+    stored = fields.Boolean(
+        metadata={"description": "False: the expected schedule before disbursal"}
+    )
     instalments = fields.List(fields.Nested(InstalmentSchema))
 
 
 class RepaymentInput(Schema):
-    project_id = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=2**31 - 1))
+    project_id = fields.Integer(
+        required=True, strict=True, validate=validate.Range(min=1, max=2**31 - 1)
+    )
     paid_on = fields.Date(required=True)
     idempotency_key = fields.String(required=True, validate=validate.Length(min=1, max=80))
     amount = fields.Decimal(as_string=True, allow_nan=False, load_default=None)
@@ -52,8 +56,9 @@ class RepaymentInput(Schema):
 
 
 class RepaymentBatchInput(Schema):
-    repayments = fields.List(fields.Nested(RepaymentInput), required=True,
-                             validate=validate.Length(min=1, max=MAX_BATCH))
+    repayments = fields.List(
+        fields.Nested(RepaymentInput), required=True, validate=validate.Length(min=1, max=MAX_BATCH)
+    )
 
 
 class RepaymentSchema(Schema):
@@ -87,8 +92,12 @@ def schedule(project_id: int):  # type: ignore[no-untyped-def]
         "disbursed_on": loan.disbursed_on if loan else None,
         "stored": section["scheduled"],
         "instalments": [
-            {"number": i["number"], "due": i["due"], "principal": i["principal"].decimal_string(),
-             "interest": i["interest"].decimal_string()}
+            {
+                "number": i["number"],
+                "due": i["due"],
+                "principal": i["principal"].decimal_string(),
+                "interest": i["interest"].decimal_string(),
+            }
             for i in section["instalments"]
         ],
     }
@@ -102,15 +111,29 @@ def repayments(data: dict[str, Any]):  # type: ignore[no-untyped-def]
     if not current_user.is_authenticated:
         abort(401, description="Log in first: the API uses the site's session.")
     entries = [
-        RepaymentEntry(project_id=r["project_id"], paid_on=r["paid_on"], idempotency_key=r["idempotency_key"],
-                       amount=r["amount"], local_amount=r["local_amount"], rate=r["rate"], note=r["note"])
+        RepaymentEntry(
+            project_id=r["project_id"],
+            paid_on=r["paid_on"],
+            idempotency_key=r["idempotency_key"],
+            amount=r["amount"],
+            local_amount=r["local_amount"],
+            rate=r["rate"],
+            note=r["note"],
+        )
         for r in data["repayments"]
     ]
     recorded = record_repayments(current_user._get_current_object(), entries, today=date.today())
-    return {"repayments": [
-        {"id": r.id, "project_id": r.project_id, "paid_on": r.paid_on,
-         "settled": Money(r.settled, r.currency).decimal_string(),
-         "credited": Money(r.credited, r.currency).decimal_string(),
-         "currency": r.currency, "idempotency_key": r.idempotency_key}
-        for r in recorded
-    ]}
+    return {
+        "repayments": [
+            {
+                "id": r.id,
+                "project_id": r.project_id,
+                "paid_on": r.paid_on,
+                "settled": Money(r.settled, r.currency).decimal_string(),
+                "credited": Money(r.credited, r.currency).decimal_string(),
+                "currency": r.currency,
+                "idempotency_key": r.idempotency_key,
+            }
+            for r in recorded
+        ]
+    }

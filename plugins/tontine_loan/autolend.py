@@ -48,16 +48,37 @@ class AutoLendingSchema(Schema):
         unknown = EXCLUDE
 
     enabled = fields.Boolean(load_default=False)
-    countries = fields.List(fields.String(validate=validate.Regexp(
-        r"^[A-Z]{2}$", error=_l("Countries are two-letter codes, e.g. SN, ML."))), load_default=list)
-    categories = fields.List(fields.String(validate=validate.OneOf(
-        CATEGORIES, error=_l("Choose sectors from the list."))), load_default=list)
-    max_risk_rating = fields.Integer(load_default=None, allow_none=True, strict=False, validate=validate.Range(
-        min=1, max=5, error=_l("The risk rating is from 1 to 5.")))
-    max_term_months = fields.Integer(load_default=None, allow_none=True, strict=False, validate=validate.Range(
-        min=1, max=360, error=_l("The term is 1 to 360 months.")))
-    idle_days = fields.Integer(load_default=DEFAULT_IDLE_DAYS, strict=False, validate=validate.Range(
-        min=1, max=3650, error=_l("Wait between 1 and 3650 days.")))
+    countries = fields.List(
+        fields.String(
+            validate=validate.Regexp(
+                r"^[A-Z]{2}$", error=_l("Countries are two-letter codes, e.g. SN, ML.")
+            )
+        ),
+        load_default=list,
+    )
+    categories = fields.List(
+        fields.String(
+            validate=validate.OneOf(CATEGORIES, error=_l("Choose sectors from the list."))
+        ),
+        load_default=list,
+    )
+    max_risk_rating = fields.Integer(
+        load_default=None,
+        allow_none=True,
+        strict=False,
+        validate=validate.Range(min=1, max=5, error=_l("The risk rating is from 1 to 5.")),
+    )
+    max_term_months = fields.Integer(
+        load_default=None,
+        allow_none=True,
+        strict=False,
+        validate=validate.Range(min=1, max=360, error=_l("The term is 1 to 360 months.")),
+    )
+    idle_days = fields.Integer(
+        load_default=DEFAULT_IDLE_DAYS,
+        strict=False,
+        validate=validate.Range(min=1, max=3650, error=_l("Wait between 1 and 3650 days.")),
+    )
 
     @pre_load
     def _from_form(self, data: Any, **_kw: Any) -> Any:
@@ -105,28 +126,43 @@ def idle_amount(user_id: int, currency: str, idle_days: int, now: datetime) -> i
         select(func.coalesce(func.sum(-Posting.amount), 0))
         .join(LedgerAccount, LedgerAccount.id == Posting.account_id)
         .join(LedgerTransaction, LedgerTransaction.id == Posting.transaction_id)
-        .where(LedgerAccount.kind == AccountKind.SUPPORTER_BALANCE, LedgerAccount.ref == str(user_id),
-               LedgerAccount.currency == currency, Posting.amount < 0,
-               LedgerTransaction.created_at >= now - timedelta(days=idle_days))
+        .where(
+            LedgerAccount.kind == AccountKind.SUPPORTER_BALANCE,
+            LedgerAccount.ref == str(user_id),
+            LedgerAccount.currency == currency,
+            Posting.amount < 0,
+            LedgerTransaction.created_at >= now - timedelta(days=idle_days),
+        )
     )
     return max(0, held - int(recent or 0))
 
 
 def eligible_loans(setting: AutoLending, currency: str, now: datetime) -> list[Project]:
     query = select(Project).where(
-        Project.funding_model == "loan", Project.state == OPEN, Project.currency == currency,
-        Project.deadline > now)
+        Project.funding_model == "loan",
+        Project.state == OPEN,
+        Project.currency == currency,
+        Project.deadline > now,
+    )
     if setting.countries:
         query = query.where(Project.country.in_(setting.countries.split(",")))
     if setting.categories:
         query = query.where(Project.category.in_(setting.categories.split(",")))
     projects = list(db.session.scalars(query.order_by(Project.id)))
     if setting.max_term_months:
-        projects = [p for p in projects if int((p.terms or {}).get("term_months") or 0) <= setting.max_term_months]
+        projects = [
+            p
+            for p in projects
+            if int((p.terms or {}).get("term_months") or 0) <= setting.max_term_months
+        ]
     if setting.max_risk_rating:
         ratings = dict(db.session.execute(select(FieldPartner.id, FieldPartner.risk_rating)).all())
-        projects = [p for p in projects if (p.terms or {}).get("partner_id") is not None
-                    and (ratings.get(p.terms["partner_id"]) or 99) <= setting.max_risk_rating]
+        projects = [
+            p
+            for p in projects
+            if (p.terms or {}).get("partner_id") is not None
+            and (ratings.get(p.terms["partner_id"]) or 99) <= setting.max_risk_rating
+        ]
     return projects
 
 
@@ -141,8 +177,11 @@ def auto_lend(today: date | None = None, now: datetime | None = None) -> int:
     today = today or now.date()
     currency = current_app.config["CURRENCY"]
     minimum, _step = ticket_rules(currency)
-    settings = list(db.session.scalars(
-        select(AutoLending).where(AutoLending.enabled.is_(True)).order_by(AutoLending.user_id)))
+    settings = list(
+        db.session.scalars(
+            select(AutoLending).where(AutoLending.enabled.is_(True)).order_by(AutoLending.user_id)
+        )
+    )
     made = 0
     for setting in settings:
         idle = idle_amount(setting.user_id, currency, setting.idle_days, now)
@@ -151,22 +190,34 @@ def auto_lend(today: date | None = None, now: datetime | None = None) -> int:
         lender = db.session.get(User, setting.user_id)
         if lender is None or not lender.is_active:
             continue
-        already = set(db.session.scalars(
-            select(Contribution.project_id).where(Contribution.supporter_id == lender.id,
-                                                  Contribution.state.in_(RESERVES))))
+        already = set(
+            db.session.scalars(
+                select(Contribution.project_id).where(
+                    Contribution.supporter_id == lender.id, Contribution.state.in_(RESERVES)
+                )
+            )
+        )
         candidates = [p for p in eligible_loans(setting, currency, now) if p.id not in already]
         need = {p.id: p.goal_amount - reserved(p) for p in candidates}
         db.session.rollback()
         while idle >= minimum.amount and candidates:
-            candidates.sort(key=lambda p: ((p.goal_amount - need[p.id]) / p.goal_amount, p.deadline, p.id))
+            candidates.sort(
+                key=lambda p: ((p.goal_amount - need[p.id]) / p.goal_amount, p.deadline, p.id)
+            )
             project = candidates.pop(0)
             ticket = min(minimum.amount, need[project.id])
             if ticket <= 0:
                 continue
             try:
-                contribute(project_id=project.id, supporter=lender, amount=_decimal(ticket, currency), provider_key="balance",
-                           idempotency_key=f"auto:{lender.id}:{project.id}:{today.isoformat()}",
-                           return_url="/", details={})
+                contribute(
+                    project_id=project.id,
+                    supporter=lender,
+                    amount=_decimal(ticket, currency),
+                    provider_key="balance",
+                    idempotency_key=f"auto:{lender.id}:{project.id}:{today.isoformat()}",
+                    return_url="/",
+                    details={},
+                )
             except (ContributionRefused, DomainError):
                 continue
             idle -= ticket

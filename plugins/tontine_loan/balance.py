@@ -24,7 +24,9 @@ def donate(user: User, amount: Decimal | str, currency: str) -> LedgerTransactio
     try:
         money = Money.from_decimal(str(amount).strip().replace(",", "."), currency)
     except (MoneyError, ValueError) as exc:
-        raise DomainError(_("Enter an amount in %(currency)s.", currency=currency), field="amount") from exc
+        raise DomainError(
+            _("Enter an amount in %(currency)s.", currency=currency), field="amount"
+        ) from exc
     if money.amount <= 0:
         raise DomainError(_("The amount must be more than zero."), field="amount")
     with unit_of_work():
@@ -32,8 +34,13 @@ def donate(user: User, amount: Decimal | str, currency: str) -> LedgerTransactio
         held = balance(AccountKind.SUPPORTER_BALANCE, user.id, currency)
         if held.amount < money.amount:
             raise DomainError(_("Your balance is %(balance)s.", balance=str(held)), field="amount")
-        txn = post("balance_donation", [debit(AccountKind.SUPPORTER_BALANCE, user.id, money),
-                                        credit(AccountKind.DONATIONS, PLATFORM, money)],
-                   memo=f"donation from the balance of account {user.id}")
+        txn = post(
+            "balance_donation",
+            [
+                debit(AccountKind.SUPPORTER_BALANCE, user.id, money),
+                credit(AccountKind.DONATIONS, PLATFORM, money),
+            ],
+            memo=f"donation from the balance of account {user.id}",
+        )
         assert txn is not None
     return txn

@@ -21,44 +21,62 @@ from wtforms.validators import AnyOf, DataRequired, Email, Length, NumberRange, 
 
 class DisburseForm(FlaskForm):
     disbursed_on = DateField(_l("Disbursed on"), validators=[DataRequired(_l("Give the date."))])
-    rate = StringField(_l("Exchange rate (local currency per unit lent)"), validators=[Optional(), Length(max=30)])
+    rate = StringField(
+        _l("Exchange rate (local currency per unit lent)"), validators=[Optional(), Length(max=30)]
+    )
     note = StringField(_l("Note"), validators=[Optional(), Length(max=500)])
 
 
 class RepaymentForm(FlaskForm):
     paid_on = DateField(_l("Paid on"), validators=[DataRequired(_l("Give the date."))])
     amount = StringField(_l("Amount"), validators=[Optional(), Length(max=30)])
-    local_amount = StringField(_l("Amount in local currency"), validators=[Optional(), Length(max=30)])
+    local_amount = StringField(
+        _l("Amount in local currency"), validators=[Optional(), Length(max=30)]
+    )
     rate = StringField(_l("Exchange rate that day"), validators=[Optional(), Length(max=30)])
     note = StringField(_l("Note"), validators=[Optional(), Length(max=500)])
     idempotency_key = HiddenField(validators=[DataRequired(), Length(max=80)])
 
 
 class PartnerForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[DataRequired(_l("Give the partner's name.")), Length(max=120)])
-    country = StringField(_l("Country (two letters)"), validators=[DataRequired(), Length(min=2, max=2)])
-    borrower_rate = StringField(_l("Interest rate charged to borrowers (% a year)"),
-                                validators=[DataRequired(), Length(max=10)])
-    risk_rating = IntegerField(_l("Risk rating (1 to 5)"),
-                               validators=[Optional(), NumberRange(min=1, max=5)])
+    name = StringField(
+        _l("Name"), validators=[DataRequired(_l("Give the partner's name.")), Length(max=120)]
+    )
+    country = StringField(
+        _l("Country (two letters)"), validators=[DataRequired(), Length(min=2, max=2)]
+    )
+    borrower_rate = StringField(
+        _l("Interest rate charged to borrowers (% a year)"),
+        validators=[DataRequired(), Length(max=10)],
+    )
+    risk_rating = IntegerField(
+        _l("Risk rating (1 to 5)"), validators=[Optional(), NumberRange(min=1, max=5)]
+    )
     website = StringField(_l("Website"), validators=[Optional(), Length(max=200)])
     description = TextAreaField(_l("About the partner"), validators=[Optional(), Length(max=5000)])
 
 
 class StaffForm(FlaskForm):
-    email = EmailField(_l("E-mail of the staff member's account"),
-                       validators=[DataRequired(), Email(_l("Enter an e-mail address."))])
+    email = EmailField(
+        _l("E-mail of the staff member's account"),
+        validators=[DataRequired(), Email(_l("Enter an e-mail address."))],
+    )
 
 
 class RatingForm(FlaskForm):
-    risk_rating = IntegerField(_l("Risk rating (1 to 5)"),
-                               validators=[DataRequired(), NumberRange(min=1, max=5)])
+    risk_rating = IntegerField(
+        _l("Risk rating (1 to 5)"), validators=[DataRequired(), NumberRange(min=1, max=5)]
+    )
     reason = StringField(_l("Why"), validators=[DataRequired(), Length(max=500)])
 
 
 class TeamForm(FlaskForm):
-    name = StringField(_l("Team name"), validators=[DataRequired(_l("Give the team a name.")), Length(max=120)])
-    description = TextAreaField(_l("What brings you together"), validators=[Optional(), Length(max=5000)])
+    name = StringField(
+        _l("Team name"), validators=[DataRequired(_l("Give the team a name.")), Length(max=120)]
+    )
+    description = TextAreaField(
+        _l("What brings you together"), validators=[Optional(), Length(max=5000)]
+    )
 
 
 class ActionForm(FlaskForm):
@@ -68,4 +86,6 @@ class ActionForm(FlaskForm):
 class SettlementForm(FlaskForm):
     direction = StringField(_l("Direction"), validators=[AnyOf(("to_partner", "from_partner"))])
     amount = StringField(_l("Amount"), validators=[DataRequired(), Length(max=30)])
-    reason = StringField(_l("How the transfer was checked"), validators=[DataRequired(), Length(max=500)])
+    reason = StringField(
+        _l("How the transfer was checked"), validators=[DataRequired(), Length(max=500)]
+    )

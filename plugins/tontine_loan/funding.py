@@ -39,7 +39,9 @@ def ticket_rules(currency: str) -> tuple[Money, Money]:
         minimum = Money.from_decimal(str(config.get("min_ticket", DEFAULT_MIN_TICKET)), currency)
         step = Money.from_decimal(str(config.get("ticket_step", DEFAULT_TICKET_STEP)), currency)
     except MoneyError as exc:
-        raise ValueError(f"[loan] min_ticket and ticket_step must be amounts in {currency}: {exc}") from exc
+        raise ValueError(
+            f"[loan] min_ticket and ticket_step must be amounts in {currency}: {exc}"
+        ) from exc
     if minimum.amount <= 0 or step.amount <= 0:
         raise ValueError("[loan] min_ticket and ticket_step must be positive")
     return minimum, step
@@ -69,17 +71,21 @@ class LoanFunding(FundingModel):
     page_template = "loan/project_section.html"
     form_template = "loan/give_fields.html"
     terms_template = "loan/terms_fields.html"
-    extra_transitions: Mapping[str, frozenset[str]] = MappingProxyType({
-        states.RUNNING: frozenset({DELINQUENT, DEFAULTED}),
-        DELINQUENT: frozenset({states.RUNNING, states.COMPLETED, DEFAULTED}),
-        DEFAULTED: frozenset(),
-    })
+    extra_transitions: Mapping[str, frozenset[str]] = MappingProxyType(
+        {
+            states.RUNNING: frozenset({DELINQUENT, DEFAULTED}),
+            DELINQUENT: frozenset({states.RUNNING, states.COMPLETED, DEFAULTED}),
+            DEFAULTED: frozenset(),
+        }
+    )
 
     def cap(self, project: Project) -> int | None:
         """Never more than the amount the borrower asked for."""
         return project.goal_amount
 
-    def validate_contribution(self, project: Project, amount: Money, details: dict[str, Any]) -> None:
+    def validate_contribution(
+        self, project: Project, amount: Money, details: dict[str, Any]
+    ) -> None:
         """A loan is at least the minimum ticket, in steps; closing the last gap is always allowed."""
         from tontine.projects.services import reserved
 
@@ -89,12 +95,17 @@ class LoanFunding(FundingModel):
             return
         if amount.amount < minimum.amount:
             raise ContributionRefused(
-                _("The smallest loan is %(minimum)s.", minimum=str(minimum)), field="amount")
+                _("The smallest loan is %(minimum)s.", minimum=str(minimum)), field="amount"
+            )
         if amount.amount % step.amount:
             raise ContributionRefused(
-                _("Lend in steps of %(step)s (for example %(example)s).",
-                  step=str(step), example=str(Money(minimum.amount + step.amount, minimum.currency))),
-                field="amount")
+                _(
+                    "Lend in steps of %(step)s (for example %(example)s).",
+                    step=str(step),
+                    example=str(Money(minimum.amount + step.amount, minimum.currency)),
+                ),
+                field="amount",
+            )
 
     def reserve(self, project: Project, contribution: Contribution) -> None:
         """A loan lent for a team needs the lender to be one of its members."""
@@ -104,7 +115,9 @@ class LoanFunding(FundingModel):
         from tontine_loan.teams import is_member
 
         if not is_member(int(team_id), contribution.supporter_id):
-            raise ContributionRefused(_("Join the team before lending on its behalf."), field="details.team_id")
+            raise ContributionRefused(
+                _("Join the team before lending on its behalf."), field="details.team_id"
+            )
 
     def close(self, project: Project, raised: Money) -> CloseOutcome:
         """Fixed funding is all or nothing; flexible funding keeps whatever was raised."""

@@ -38,7 +38,9 @@ class FieldPartner(Base):
 
     __tablename__ = "loan_partners"
     __table_args__ = (
-        CheckConstraint("risk_rating IS NULL OR (risk_rating BETWEEN 1 AND 5)", name="risk_rating_range"),
+        CheckConstraint(
+            "risk_rating IS NULL OR (risk_rating BETWEEN 1 AND 5)", name="risk_rating_range"
+        ),
         CheckConstraint("borrower_rate >= 0", name="borrower_rate_not_negative"),
     )
 
@@ -100,7 +102,9 @@ class LenderShare(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("loans.project_id"), index=True)
-    lender_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    lender_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
     amount: Mapped[int] = mapped_column(BigInteger)
     team_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
 
@@ -161,7 +165,9 @@ class RepaymentPart(Base):
     __tablename__ = "loan_repayment_parts"
 
     repayment_id: Mapped[int] = mapped_column(ForeignKey("loan_repayments.id"), primary_key=True)
-    share_id: Mapped[int] = mapped_column(ForeignKey("loan_shares.id"), primary_key=True, index=True)
+    share_id: Mapped[int] = mapped_column(
+        ForeignKey("loan_shares.id"), primary_key=True, index=True
+    )
     settled: Mapped[int] = mapped_column(BigInteger)
     credited: Mapped[int] = mapped_column(BigInteger)
 
@@ -211,7 +217,9 @@ class TeamMember(Base):
     __tablename__ = "loan_team_members"
 
     team_id: Mapped[int] = mapped_column(ForeignKey("loan_teams.id"), primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
     captain: Mapped[bool] = mapped_column(Boolean, default=False)
     joined_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
@@ -222,11 +230,15 @@ class AutoLending(Base):
     __tablename__ = "loan_auto_lending"
     __table_args__ = (CheckConstraint("idle_days >= 1", name="idle_days_positive"),)
 
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     countries: Mapped[str] = mapped_column(String(200), default="")  # "SN,ML" or "" for any
     categories: Mapped[str] = mapped_column(String(400), default="")
-    max_risk_rating: Mapped[int | None] = mapped_column(Integer)  # partners rated 1 (lowest risk) … this
+    max_risk_rating: Mapped[int | None] = mapped_column(
+        Integer
+    )  # partners rated 1 (lowest risk) … this
     max_term_months: Mapped[int | None] = mapped_column(Integer)
     idle_days: Mapped[int] = mapped_column(Integer, default=90)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)

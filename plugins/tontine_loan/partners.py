@@ -21,9 +21,14 @@ from tontine_loan.models import FieldPartner
 
 def partner_exists(partner_id: int) -> bool:
     """Whether ``partner_id`` names an active field partner (terms validation)."""
-    return db.session.scalar(
-        select(FieldPartner.id).where(FieldPartner.id == partner_id, FieldPartner.active.is_(True))
-    ) is not None
+    return (
+        db.session.scalar(
+            select(FieldPartner.id).where(
+                FieldPartner.id == partner_id, FieldPartner.active.is_(True)
+            )
+        )
+        is not None
+    )
 
 
 def get_partner(partner_id: int) -> FieldPartner:
@@ -39,7 +44,9 @@ def _rating(value: int | str | None) -> int | None:
     try:
         rating = int(str(value))
     except ValueError as exc:
-        raise DomainError(_("The risk rating is a whole number from 1 to 5."), field="risk_rating") from exc
+        raise DomainError(
+            _("The risk rating is a whole number from 1 to 5."), field="risk_rating"
+        ) from exc
     if not 1 <= rating <= 5:
         raise DomainError(_("The risk rating is a whole number from 1 to 5."), field="risk_rating")
     return rating
@@ -51,13 +58,22 @@ def _borrower_rate(value: Decimal | str) -> Decimal:
     except InvalidOperation as exc:
         raise DomainError(_("Enter a percentage, e.g. 24."), field="borrower_rate") from exc
     if not rate.is_finite() or not 0 <= rate <= 200:
-        raise DomainError(_("The borrowers' interest rate is between 0 and 200 %."), field="borrower_rate")
+        raise DomainError(
+            _("The borrowers' interest rate is between 0 and 200 %."), field="borrower_rate"
+        )
     return rate
 
 
-def create_partner(admin: User, *, name: str, country: str, borrower_rate: Decimal | str = "0",
-                   risk_rating: int | str | None = None, description: str = "",
-                   website: str = "") -> FieldPartner:
+def create_partner(
+    admin: User,
+    *,
+    name: str,
+    country: str,
+    borrower_rate: Decimal | str = "0",
+    risk_rating: int | str | None = None,
+    description: str = "",
+    website: str = "",
+) -> FieldPartner:
     """Register a partner organization; only admins vet partners."""
     if not admin.is_admin:
         raise Forbidden(_("Only an admin can add a field partner."))
@@ -74,9 +90,14 @@ def create_partner(admin: User, *, name: str, country: str, borrower_rate: Decim
         raise DomainError(_("A website address starts with https:// or http://."), field="website")
     with unit_of_work() as session:
         organization = Organization(kind="partner", name=name)
-        partner = FieldPartner(organization=organization, country=country, borrower_rate=rate,
-                               risk_rating=rating, description=description.strip()[:5000],
-                               website=website[:200])
+        partner = FieldPartner(
+            organization=organization,
+            country=country,
+            borrower_rate=rate,
+            risk_rating=rating,
+            description=description.strip()[:5000],
+            website=website[:200],
+        )
         session.add(partner)
         session.flush()
         record_staff_action(admin, "partner_created", f"partner:{partner.id}", name)
@@ -103,15 +124,21 @@ def add_staff(admin: User, partner_id: int, user: User) -> None:
     with unit_of_work():
         partner = get_partner(partner_id)
         grant_role(user, Role.PARTNER_STAFF, partner.organization_id)
-        record_staff_action(admin, "partner_staff_added", f"partner:{partner.id}", f"user:{user.id}")
+        record_staff_action(
+            admin, "partner_staff_added", f"partner:{partner.id}", f"user:{user.id}"
+        )
 
 
 def staff_partners(user: User) -> list[FieldPartner]:
     """The partners ``user`` works for."""
-    org_ids = [a.organization_id for a in user.roles if a.role == Role.PARTNER_STAFF and a.organization_id]
+    org_ids = [
+        a.organization_id for a in user.roles if a.role == Role.PARTNER_STAFF and a.organization_id
+    ]
     if not org_ids:
         return []
-    return list(db.session.scalars(select(FieldPartner).where(FieldPartner.organization_id.in_(org_ids))))
+    return list(
+        db.session.scalars(select(FieldPartner).where(FieldPartner.organization_id.in_(org_ids)))
+    )
 
 
 def check_listing(project: Project) -> None:
@@ -122,9 +149,14 @@ def check_listing(project: Project) -> None:
         return
     partner = get_partner(int(partner_id))
     owner = db.session.get(User, project.owner_id) if project.owner_id else None
-    if owner is None or not (owner.is_admin or owner.has_role(Role.PARTNER_STAFF, partner.organization_id)):
-        raise DomainError(_("Only the staff of %(partner)s can list loans through it.", partner=partner.name),
-                          field="terms.partner_id", status=403)
+    if owner is None or not (
+        owner.is_admin or owner.has_role(Role.PARTNER_STAFF, partner.organization_id)
+    ):
+        raise DomainError(
+            _("Only the staff of %(partner)s can list loans through it.", partner=partner.name),
+            field="terms.partner_id",
+            status=403,
+        )
     project.organization_id = partner.organization_id
 
 
@@ -135,8 +167,15 @@ def partner_position(partner: FieldPartner, currency: str) -> Money:
     return balance(AccountKind.PARTNER, partner.id, currency)
 
 
-def settle(admin: User, partner_id: int, *, amount: Decimal | str, direction: str, currency: str,
-           reason: str) -> None:
+def settle(
+    admin: User,
+    partner_id: int,
+    *,
+    amount: Decimal | str,
+    direction: str,
+    currency: str,
+    reason: str,
+) -> None:
     """Record a bank transfer between the platform and a partner (staff, with a reason).
 
     ``direction`` is ``"to_partner"`` (the platform paid out disbursed loans) or
@@ -152,7 +191,9 @@ def settle(admin: User, partner_id: int, *, amount: Decimal | str, direction: st
     try:
         money = Money.from_decimal(str(amount).strip().replace(",", "."), currency)
     except (MoneyError, ValueError) as exc:
-        raise DomainError(_("Enter an amount in %(currency)s.", currency=currency), field="amount") from exc
+        raise DomainError(
+            _("Enter an amount in %(currency)s.", currency=currency), field="amount"
+        ) from exc
     if money.amount <= 0:
         raise DomainError(_("The amount must be more than zero."), field="amount")
     with unit_of_work():
@@ -161,11 +202,23 @@ def settle(admin: User, partner_id: int, *, amount: Decimal | str, direction: st
         position = partner_position(partner, currency)
         owed = position.amount if direction == "to_partner" else -position.amount
         if money.amount > owed:
-            raise DomainError(_("Only %(owed)s is owed that way.", owed=str(Money(max(owed, 0), currency))),
-                              field="amount")
-        legs = ([debit(AccountKind.PARTNER, partner.id, money), credit(AccountKind.PROVIDER_CLEARING, "manual", money)]
-                if direction == "to_partner" else
-                [debit(AccountKind.PROVIDER_CLEARING, "manual", money), credit(AccountKind.PARTNER, partner.id, money)])
-        txn = post("partner_settlement", legs, memo=f"transfer {direction.replace('_', ' ')} {partner.id}")
+            raise DomainError(
+                _("Only %(owed)s is owed that way.", owed=str(Money(max(owed, 0), currency))),
+                field="amount",
+            )
+        legs = (
+            [
+                debit(AccountKind.PARTNER, partner.id, money),
+                credit(AccountKind.PROVIDER_CLEARING, "manual", money),
+            ]
+            if direction == "to_partner"
+            else [
+                debit(AccountKind.PROVIDER_CLEARING, "manual", money),
+                credit(AccountKind.PARTNER, partner.id, money),
+            ]
+        )
+        txn = post(
+            "partner_settlement", legs, memo=f"transfer {direction.replace('_', ' ')} {partner.id}"
+        )
         assert txn is not None
         record_staff_action(admin, f"partner_transfer_{direction}", f"partner:{partner.id}", reason)

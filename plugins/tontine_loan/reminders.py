@@ -25,8 +25,11 @@ from tontine_loan.services import REPAYING_STATES, due_by, settled_total
 def queue_weekly(today: date) -> None:
     year, week, _day = today.isocalendar()
     with unit_of_work():
-        enqueue("loan_repayment_reminders", {"today": today.isoformat()},
-                dedupe_key=f"loan-reminders:{year}-W{week:02d}")
+        enqueue(
+            "loan_repayment_reminders",
+            {"today": today.isoformat()},
+            dedupe_key=f"loan-reminders:{year}-W{week:02d}",
+        )
 
 
 def send_reminders(payload: dict[str, Any] | None = None) -> int:
@@ -35,9 +38,12 @@ def send_reminders(payload: dict[str, Any] | None = None) -> int:
     horizon = today + timedelta(days=7)
     sent = 0
     with unit_of_work():
-        for partner in db.session.scalars(select(FieldPartner).where(FieldPartner.active.is_(True))):
+        for partner in db.session.scalars(
+            select(FieldPartner).where(FieldPartner.active.is_(True))
+        ):
             rows = db.session.execute(
-                select(Project, Loan).join(Loan, Loan.project_id == Project.id)
+                select(Project, Loan)
+                .join(Loan, Loan.project_id == Project.id)
                 .where(Loan.partner_id == partner.id, Project.state.in_(tuple(REPAYING_STATES)))
                 .order_by(Project.id)
             ).all()
@@ -53,15 +59,26 @@ def send_reminders(payload: dict[str, Any] | None = None) -> int:
             if not due_soon and not behind:
                 continue
             staff = db.session.scalars(
-                select(User).join(RoleAssignment, RoleAssignment.user_id == User.id)
-                .where(RoleAssignment.role == Role.PARTNER_STAFF,
-                       RoleAssignment.organization_id == partner.organization_id,
-                       User.email.is_not(None), User.active.is_(True))
+                select(User)
+                .join(RoleAssignment, RoleAssignment.user_id == User.id)
+                .where(
+                    RoleAssignment.role == Role.PARTNER_STAFF,
+                    RoleAssignment.organization_id == partner.organization_id,
+                    User.email.is_not(None),
+                    User.active.is_(True),
+                )
             ).all()
             for user in staff:
-                send_mail(user.email, _l("Repayments due this week"), "loan_reminders",
-                          locale=user.locale, name=user.display_name, partner=partner.name,
-                          due_soon=due_soon, behind=behind,
-                          dashboard=external_url("loan.dashboard", partner_id=partner.id))
+                send_mail(
+                    user.email,
+                    _l("Repayments due this week"),
+                    "loan_reminders",
+                    locale=user.locale,
+                    name=user.display_name,
+                    partner=partner.name,
+                    due_soon=due_soon,
+                    behind=behind,
+                    dashboard=external_url("loan.dashboard", partner_id=partner.id),
+                )
                 sent += 1
     return sent

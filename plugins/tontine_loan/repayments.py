@@ -56,20 +56,26 @@ class RepaymentEntry:
 
 
 def _chunks(values: list[int]) -> list[list[int]]:
-    return [values[i:i + CHUNK] for i in range(0, len(values), CHUNK)]
+    return [values[i : i + CHUNK] for i in range(0, len(values), CHUNK)]
 
 
 def _managed_partner_ids(actor: User) -> set[int] | None:
     """Partners whose loans ``actor`` may manage; None means all (an admin)."""
     if actor.is_admin:
         return None
-    orgs = [a.organization_id for a in actor.roles if a.role == Role.PARTNER_STAFF and a.organization_id]
+    orgs = [
+        a.organization_id for a in actor.roles if a.role == Role.PARTNER_STAFF and a.organization_id
+    ]
     if not orgs:
         return set()
-    return set(db.session.scalars(select(FieldPartner.id).where(FieldPartner.organization_id.in_(orgs))))
+    return set(
+        db.session.scalars(select(FieldPartner.id).where(FieldPartner.organization_id.in_(orgs)))
+    )
 
 
-def record_repayments(actor: User, entries: list[RepaymentEntry], today: date | None = None) -> list[Repayment]:
+def record_repayments(
+    actor: User, entries: list[RepaymentEntry], today: date | None = None
+) -> list[Repayment]:
     """Record ``entries`` and credit the lenders; returns one ``Repayment`` per entry.
 
     Retried entries (same loan and idempotency key) return the first repayment. ``today``
@@ -87,10 +93,23 @@ def record_repayments(actor: User, entries: list[RepaymentEntry], today: date | 
         projects: dict[int, Project] = {}
         loans: dict[int, Loan] = {}
         for chunk in _chunks(ids):
-            projects.update({p.id: p for p in session.scalars(
-                select(Project).where(Project.id.in_(chunk)).order_by(Project.id).with_for_update(of=Project))})
-            loans.update({loan.project_id: loan for loan in session.scalars(
-                select(Loan).where(Loan.project_id.in_(chunk)))})
+            projects.update(
+                {
+                    p.id: p
+                    for p in session.scalars(
+                        select(Project)
+                        .where(Project.id.in_(chunk))
+                        .order_by(Project.id)
+                        .with_for_update(of=Project)
+                    )
+                }
+            )
+            loans.update(
+                {
+                    loan.project_id: loan
+                    for loan in session.scalars(select(Loan).where(Loan.project_id.in_(chunk)))
+                }
+            )
         allowed = _managed_partner_ids(actor)
         for entry in entries:
             project = projects.get(entry.project_id)
@@ -104,8 +123,13 @@ def record_repayments(actor: User, entries: list[RepaymentEntry], today: date | 
         existing: dict[tuple[int, str], Repayment] = {}
         keys = [(e.project_id, e.idempotency_key) for e in entries]
         for start in range(0, len(keys), CHUNK):
-            for repayment in session.scalars(select(Repayment).where(
-                    tuple_(Repayment.project_id, Repayment.idempotency_key).in_(keys[start:start + CHUNK]))):
+            for repayment in session.scalars(
+                select(Repayment).where(
+                    tuple_(Repayment.project_id, Repayment.idempotency_key).in_(
+                        keys[start : start + CHUNK]
+                    )
+                )
+            ):
                 existing[(repayment.project_id, repayment.idempotency_key)] = repayment
         fresh = [e for e in entries if (e.project_id, e.idempotency_key) not in existing]
         fresh_ids = sorted({e.project_id for e in fresh})
@@ -115,30 +139,71 @@ def record_repayments(actor: User, entries: list[RepaymentEntry], today: date | 
         settled: dict[int, int] = {}
         lost: dict[int, int] = {}
         for chunk in _chunks(fresh_ids):
-            write_offs.update(dict(session.execute(
-                select(WriteOff.project_id, WriteOff.borne_by).where(WriteOff.project_id.in_(chunk))).all()))
-            due_total.update({pid: int(total) for pid, total in session.execute(
-                select(Instalment.project_id, func.sum(Instalment.principal + Instalment.interest))
-                .where(Instalment.project_id.in_(chunk)).group_by(Instalment.project_id))})
+            write_offs.update(
+                dict(
+                    session.execute(
+                        select(WriteOff.project_id, WriteOff.borne_by).where(
+                            WriteOff.project_id.in_(chunk)
+                        )
+                    ).all()
+                )
+            )
+            due_total.update(
+                {
+                    pid: int(total)
+                    for pid, total in session.execute(
+                        select(
+                            Instalment.project_id,
+                            func.sum(Instalment.principal + Instalment.interest),
+                        )
+                        .where(Instalment.project_id.in_(chunk))
+                        .group_by(Instalment.project_id)
+                    )
+                }
+            )
             for share_id, project_id, lender_id, amount in session.execute(
-                    select(LenderShare.id, LenderShare.project_id, LenderShare.lender_id, LenderShare.amount)
-                    .where(LenderShare.project_id.in_(chunk)).order_by(LenderShare.id)):
+                select(
+                    LenderShare.id,
+                    LenderShare.project_id,
+                    LenderShare.lender_id,
+                    LenderShare.amount,
+                )
+                .where(LenderShare.project_id.in_(chunk))
+                .order_by(LenderShare.id)
+            ):
                 shares[project_id].append((share_id, lender_id, amount))
-            settled.update({sid: int(total) for sid, total in session.execute(
-                select(RepaymentPart.share_id, func.sum(RepaymentPart.settled))
-                .join(Repayment, Repayment.id == RepaymentPart.repayment_id)
-                .where(Repayment.project_id.in_(chunk)).group_by(RepaymentPart.share_id))})
-            lost.update({sid: int(total) for sid, total in session.execute(
-                select(WriteOffPart.share_id, func.sum(WriteOffPart.amount))
-                .join(WriteOff, WriteOff.id == WriteOffPart.write_off_id)
-                .where(WriteOff.project_id.in_(chunk)).group_by(WriteOffPart.share_id))})
+            settled.update(
+                {
+                    sid: int(total)
+                    for sid, total in session.execute(
+                        select(RepaymentPart.share_id, func.sum(RepaymentPart.settled))
+                        .join(Repayment, Repayment.id == RepaymentPart.repayment_id)
+                        .where(Repayment.project_id.in_(chunk))
+                        .group_by(RepaymentPart.share_id)
+                    )
+                }
+            )
+            lost.update(
+                {
+                    sid: int(total)
+                    for sid, total in session.execute(
+                        select(WriteOffPart.share_id, func.sum(WriteOffPart.amount))
+                        .join(WriteOff, WriteOff.id == WriteOffPart.write_off_id)
+                        .where(WriteOff.project_id.in_(chunk))
+                        .group_by(WriteOffPart.share_id)
+                    )
+                }
+            )
 
         rows: list[dict[str, object]] = []
         splits: list[tuple[list[int], list[int], list[int]]] = []
         for entry in fresh:
             project = projects[entry.project_id]
             loan = loans[entry.project_id]
-            if project.state not in (states.RUNNING, "delinquent", DEFAULTED) or loan.disbursed_on is None:
+            if (
+                project.state not in (states.RUNNING, "delinquent", DEFAULTED)
+                or loan.disbursed_on is None
+            ):
                 raise Conflict(_("Repayments are recorded once the loan is disbursed."))
             if write_offs.get(project.id) == "partner":
                 raise Conflict(_("The partner already repaid the lenders for this loan."))
@@ -155,12 +220,19 @@ def record_repayments(actor: User, entries: list[RepaymentEntry], today: date | 
                     credited -= max(0, currency_loss - percent_of(settle, Decimal(10)))
             else:
                 if entry.local_amount not in (None, "") or entry.rate not in (None, ""):
-                    raise DomainError(_("This loan is repaid in its own currency: give the amount only."))
+                    raise DomainError(
+                        _("This loan is repaid in its own currency: give the amount only.")
+                    )
                 settle = _amount(entry.amount, loan.currency, "amount").amount
                 credited = settle
             if settle <= 0:
-                raise DomainError(_("%(title)s: this amount is worth less than one cent of the loan.",
-                                    title=project.title), field="local_amount")
+                raise DomainError(
+                    _(
+                        "%(title)s: this amount is worth less than one cent of the loan.",
+                        title=project.title,
+                    ),
+                    field="local_amount",
+                )
             lenders = shares[project.id]
             weights = [amount for _sid, _lender, amount in lenders]
             entitled = allocate(due_total.get(project.id) or loan.principal, weights)
@@ -171,66 +243,125 @@ def record_repayments(actor: User, entries: list[RepaymentEntry], today: date | 
             ]
             if settle > sum(outstanding):
                 raise DomainError(
-                    _("%(title)s: this is more than the %(left)s still owed.", title=project.title,
-                      left=str(Money(sum(outstanding), loan.currency))), field="amount")
+                    _(
+                        "%(title)s: this is more than the %(left)s still owed.",
+                        title=project.title,
+                        left=str(Money(sum(outstanding), loan.currency)),
+                    ),
+                    field="amount",
+                )
             parts = split_repayment(settle, weights, outstanding)
             losses = allocate(settle - credited, parts) if settle > credited else [0] * len(parts)
             for (sid, _lender, _share), part in zip(lenders, parts, strict=True):
                 settled[sid] = settled.get(sid, 0) + part
-            rows.append({
-                "project_id": project.id, "paid_on": entry.paid_on, "settled": settle, "credited": credited,
-                "currency": loan.currency, "local_amount": local.amount if local else None,
-                "local_currency": loan.local_currency, "rate": day_rate, "currency_loss": currency_loss,
-                "recorded_by": actor.id, "idempotency_key": entry.idempotency_key, "note": entry.note[:500],
-            })
+            rows.append(
+                {
+                    "project_id": project.id,
+                    "paid_on": entry.paid_on,
+                    "settled": settle,
+                    "credited": credited,
+                    "currency": loan.currency,
+                    "local_amount": local.amount if local else None,
+                    "local_currency": loan.local_currency,
+                    "rate": day_rate,
+                    "currency_loss": currency_loss,
+                    "recorded_by": actor.id,
+                    "idempotency_key": entry.idempotency_key,
+                    "note": entry.note[:500],
+                }
+            )
             splits.append(([sid for sid, _lender, _share in lenders], parts, losses))
 
         created: list[Repayment] = []
         if rows:
-            created = list(session.scalars(
-                insert(Repayment).returning(Repayment, sort_by_parameter_order=True), rows))
+            created = list(
+                session.scalars(
+                    insert(Repayment).returning(Repayment, sort_by_parameter_order=True), rows
+                )
+            )
             part_rows = [
-                {"repayment_id": repayment.id, "share_id": sid, "settled": part, "credited": part - loss}
+                {
+                    "repayment_id": repayment.id,
+                    "share_id": sid,
+                    "settled": part,
+                    "credited": part - loss,
+                }
                 for repayment, (sids, parts, losses) in zip(created, splits, strict=True)
-                for sid, part, loss in zip(sids, parts, losses, strict=True) if part
+                for sid, part, loss in zip(sids, parts, losses, strict=True)
+                if part
             ]
             for start in range(0, len(part_rows), 20_000):  # Core executemany, no ORM bookkeeping
-                session.execute(insert(RepaymentPart.__table__), part_rows[start:start + 20_000])
+                session.execute(insert(RepaymentPart.__table__), part_rows[start : start + 20_000])
             for repayment, (sids, parts, losses) in zip(created, splits, strict=True):
                 loan = loans[repayment.project_id]
                 lender_of = {sid: lender for sid, lender, _share in shares[loan.project_id]}
                 kind, ref = borrower_account(loan)
                 legs = [debit(kind, ref, Money(repayment.credited, loan.currency))]
-                legs += [credit(AccountKind.SUPPORTER_BALANCE, lender_of[sid] or 0, Money(part - loss, loan.currency))
-                         for sid, part, loss in zip(sids, parts, losses, strict=True) if part - loss]
+                legs += [
+                    credit(
+                        AccountKind.SUPPORTER_BALANCE,
+                        lender_of[sid] or 0,
+                        Money(part - loss, loan.currency),
+                    )
+                    for sid, part, loss in zip(sids, parts, losses, strict=True)
+                    if part - loss
+                ]
                 if repayment.credited:
-                    post("loan_repayment", legs, memo=f"repayment {repayment.id} of loan {loan.project_id}",
-                         cause=f"loan-repayment:{repayment.id}")
-            session.execute(insert(StaffAction), [
-                {"actor_id": actor.id, "action": "loan_repayment", "subject": f"project:{r.project_id}",
-                 "reason": (r.note or f"repayment {r.id}")[:500]} for r in created])
-            _update_standings(projects, loans, created, due_total, shares, settled, lost, write_offs,
-                              today, actor)
+                    post(
+                        "loan_repayment",
+                        legs,
+                        memo=f"repayment {repayment.id} of loan {loan.project_id}",
+                        cause=f"loan-repayment:{repayment.id}",
+                    )
+            session.execute(
+                insert(StaffAction),
+                [
+                    {
+                        "actor_id": actor.id,
+                        "action": "loan_repayment",
+                        "subject": f"project:{r.project_id}",
+                        "reason": (r.note or f"repayment {r.id}")[:500],
+                    }
+                    for r in created
+                ],
+            )
+            _update_standings(
+                projects, loans, created, due_total, shares, settled, lost, write_offs, today, actor
+            )
         by_key = {(r.project_id, r.idempotency_key): r for r in created}
         by_key.update(existing)
         return [by_key[(e.project_id, e.idempotency_key)] for e in entries]
 
 
-def _update_standings(projects, loans, created, due_total, shares, settled, lost, write_offs,  # type: ignore[no-untyped-def]
-                      today, actor) -> None:
+def _update_standings(
+    projects,
+    loans,
+    created,
+    due_total,
+    shares,
+    settled,
+    lost,
+    write_offs,  # type: ignore[no-untyped-def]
+    today,
+    actor,
+) -> None:
     """Completed when nothing is owed; back to running once a delinquent loan caught up."""
     from tontine.projects.services import transition
 
     last_paid: dict[int, date] = {}
     for repayment in created:
-        last_paid[repayment.project_id] = max(repayment.paid_on, last_paid.get(repayment.project_id, repayment.paid_on))
+        last_paid[repayment.project_id] = max(
+            repayment.paid_on, last_paid.get(repayment.project_id, repayment.paid_on)
+        )
     for project_id, paid_on in last_paid.items():
         project = projects[project_id]
         if project.state not in (states.RUNNING, "delinquent"):
             continue
         loan = loans[project_id]
         total = due_total.get(project_id) or loan.principal
-        left = total - sum(settled.get(sid, 0) + lost.get(sid, 0) for sid, _lender, _share in shares[project_id])
+        left = total - sum(
+            settled.get(sid, 0) + lost.get(sid, 0) for sid, _lender, _share in shares[project_id]
+        )
         if left <= 0:
             transition(project, states.COMPLETED, actor, "repaid in full")
             continue

@@ -56,15 +56,19 @@ def partner_projects(partner: FieldPartner) -> list[Project]:
     return list(
         db.session.scalars(
             select(Project)
-            .where(Project.funding_model == "loan",
-                   Project.terms["partner_id"].as_integer() == partner.id,
-                   Project.state.in_(tuple(LISTED_STATES)))
+            .where(
+                Project.funding_model == "loan",
+                Project.terms["partner_id"].as_integer() == partner.id,
+                Project.state.in_(tuple(LISTED_STATES)),
+            )
             .order_by(Project.id.desc())
         )
     )
 
 
-def partner_figures(partner: FieldPartner, currency: str, today: date | None = None) -> PartnerFigures:
+def partner_figures(
+    partner: FieldPartner, currency: str, today: date | None = None
+) -> PartnerFigures:
     today = today or utcnow().date()
     projects = partner_projects(partner)
     loans = {
@@ -72,25 +76,37 @@ def partner_figures(partner: FieldPartner, currency: str, today: date | None = N
         for loan in db.session.scalars(select(Loan).where(Loan.partner_id == partner.id))
     }
     states = {p.id: p.state for p in projects}
-    disbursed = [loan for loan in loans.values() if loan.disbursed_on is not None and loan.currency == currency]
+    disbursed = [
+        loan
+        for loan in loans.values()
+        if loan.disbursed_on is not None and loan.currency == currency
+    ]
     past_due = owed = 0
     for loan in disbursed:
         if states.get(loan.project_id) in REPAYING_STATES:
             paid = settled_total(loan.project_id)
             owed += sum(p.outstanding for p in positions(loan))
             past_due += max(0, due_by(loan, today) - paid)
-    written_off = int(db.session.scalar(
-        select(func.coalesce(func.sum(WriteOff.amount), 0))
-        .join(Loan, Loan.project_id == WriteOff.project_id)
-        .where(Loan.partner_id == partner.id, Loan.currency == currency)) or 0)
+    written_off = int(
+        db.session.scalar(
+            select(func.coalesce(func.sum(WriteOff.amount), 0))
+            .join(Loan, Loan.project_id == WriteOff.project_id)
+            .where(Loan.partner_id == partner.id, Loan.currency == currency)
+        )
+        or 0
+    )
     local = db.session.execute(
-        select(func.coalesce(func.sum(Repayment.currency_loss), 0), func.coalesce(func.sum(Repayment.settled), 0))
+        select(
+            func.coalesce(func.sum(Repayment.currency_loss), 0),
+            func.coalesce(func.sum(Repayment.settled), 0),
+        )
         .join(Loan, Loan.project_id == Repayment.project_id)
         .where(Loan.partner_id == partner.id, Repayment.local_currency.is_not(None))
     ).one()
     weighted = [
         (Decimal(str(p.terms["borrower_rate"])), p.goal_amount)
-        for p in projects if (p.terms or {}).get("borrower_rate") is not None
+        for p in projects
+        if (p.terms or {}).get("borrower_rate") is not None
     ]
     average = None
     if weighted:
@@ -101,8 +117,14 @@ def partner_figures(partner: FieldPartner, currency: str, today: date | None = N
     lent = sum(loan.principal for loan in disbursed)
     return PartnerFigures(
         loans=len(projects),
-        amount=Money(sum(p.goal_amount if p.id not in loans else loans[p.id].principal
-                         for p in projects if p.currency == currency), currency),
+        amount=Money(
+            sum(
+                p.goal_amount if p.id not in loans else loans[p.id].principal
+                for p in projects
+                if p.currency == currency
+            ),
+            currency,
+        ),
         delinquency_rate=_rate(past_due, owed),
         default_rate=_rate(written_off, lent),
         currency_loss_rate=_rate(int(local[0]), int(local[1])),
@@ -136,13 +158,22 @@ def portfolio(lender_id: int) -> list[Holding]:
         loan = db.session.get(Loan, share.project_id)
         assert loan is not None
         position = next(p for p in positions(loan) if p.share.id == share.id)
-        credited = int(db.session.scalar(
-            select(func.coalesce(func.sum(RepaymentPart.credited), 0))
-            .where(RepaymentPart.share_id == share.id)) or 0)
-        written = int(db.session.scalar(
-            select(func.coalesce(func.sum(WriteOffPart.amount), 0))
-            .join(WriteOff, WriteOff.id == WriteOffPart.write_off_id)
-            .where(WriteOffPart.share_id == share.id, WriteOff.borne_by == "lenders")) or 0)
+        credited = int(
+            db.session.scalar(
+                select(func.coalesce(func.sum(RepaymentPart.credited), 0)).where(
+                    RepaymentPart.share_id == share.id
+                )
+            )
+            or 0
+        )
+        written = int(
+            db.session.scalar(
+                select(func.coalesce(func.sum(WriteOffPart.amount), 0))
+                .join(WriteOff, WriteOff.id == WriteOffPart.write_off_id)
+                .where(WriteOffPart.share_id == share.id, WriteOff.borne_by == "lenders")
+            )
+            or 0
+        )
         currency_lost = position.settled - credited
         if written:
             recovered_since = max(0, position.settled + written - position.entitled)
@@ -151,8 +182,15 @@ def portfolio(lender_id: int) -> list[Holding]:
         else:
             lost = currency_lost
             outstanding = position.outstanding
-        holdings.append(Holding(project, Money(share.amount, loan.currency), Money(credited, loan.currency),
-                                Money(outstanding, loan.currency), Money(max(0, lost), loan.currency)))
+        holdings.append(
+            Holding(
+                project,
+                Money(share.amount, loan.currency),
+                Money(credited, loan.currency),
+                Money(outstanding, loan.currency),
+                Money(max(0, lost), loan.currency),
+            )
+        )
     return holdings
 
 
@@ -167,7 +205,9 @@ def repayments_by_month(lender_id: int) -> list[tuple[str, Money]]:
     months: dict[tuple[str, str], int] = defaultdict(int)
     for paid_on, currency, credited in rows:
         months[(paid_on.strftime("%Y-%m"), currency)] += int(credited)
-    return [(month, Money(amount, currency)) for (month, currency), amount in sorted(months.items())]
+    return [
+        (month, Money(amount, currency)) for (month, currency), amount in sorted(months.items())
+    ]
 
 
 def portfolio_csv(lender_id: int) -> str:
@@ -176,9 +216,18 @@ def portfolio_csv(lender_id: int) -> str:
     writer = csv.writer(out)
     writer.writerow(["loan", "title", "state", "currency", "lent", "repaid", "outstanding", "lost"])
     for h in portfolio(lender_id):
-        writer.writerow([h.project.id, _cell(h.project.title), h.project.state, h.lent.currency,
-                         h.lent.decimal_string(), h.repaid.decimal_string(),
-                         h.outstanding.decimal_string(), h.lost.decimal_string()])
+        writer.writerow(
+            [
+                h.project.id,
+                _cell(h.project.title),
+                h.project.state,
+                h.lent.currency,
+                h.lent.decimal_string(),
+                h.repaid.decimal_string(),
+                h.outstanding.decimal_string(),
+                h.lost.decimal_string(),
+            ]
+        )
     return out.getvalue()
 
 
@@ -197,8 +246,14 @@ SORTS = ("ending", "newest", "least_funded")
 PAGE_SIZE = 60
 
 
-def browse_loans(*, country: str = "", category: str = "", partner_id: int | None = None,
-                 sort: str = "ending", limit: int = PAGE_SIZE) -> list[Project]:
+def browse_loans(
+    *,
+    country: str = "",
+    category: str = "",
+    partner_id: int | None = None,
+    sort: str = "ending",
+    limit: int = PAGE_SIZE,
+) -> list[Project]:
     """Loans open to lenders, filtered by country, sector and partner; ending soonest first
     (or newest, or least funded)."""
     from tontine.projects.services import raised_by_project
@@ -211,7 +266,9 @@ def browse_loans(*, country: str = "", category: str = "", partner_id: int | Non
         query = query.where(Project.category == category)
     if partner_id is not None:
         query = query.where(Project.terms["partner_id"].as_integer() == partner_id)
-    query = query.order_by(Project.id.desc() if sort == "newest" else Project.deadline.asc(), Project.id)
+    query = query.order_by(
+        Project.id.desc() if sort == "newest" else Project.deadline.asc(), Project.id
+    )
     projects = list(db.session.scalars(query.limit(limit if sort != "least_funded" else 1000)))
     if sort == "least_funded":
         raised = raised_by_project([p.id for p in projects])
@@ -223,6 +280,11 @@ def browse_loans(*, country: str = "", category: str = "", partner_id: int | Non
 def loan_countries() -> list[str]:
     from tontine.projects.states import OPEN
 
-    return list(db.session.scalars(
-        select(Project.country).where(Project.funding_model == "loan", Project.state == OPEN,
-                                      Project.country != "").distinct().order_by(Project.country)))
+    return list(
+        db.session.scalars(
+            select(Project.country)
+            .where(Project.funding_model == "loan", Project.state == OPEN, Project.country != "")
+            .distinct()
+            .order_by(Project.country)
+        )
+    )

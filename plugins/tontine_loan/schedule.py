@@ -82,11 +82,19 @@ def build_schedule(
     if method not in METHODS:
         raise ScheduleError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
     if day_count not in DAY_COUNTS:
-        raise ScheduleError(f"unknown day count {day_count!r}; choose one of {', '.join(DAY_COUNTS)}")
+        raise ScheduleError(
+            f"unknown day count {day_count!r}; choose one of {', '.join(DAY_COUNTS)}"
+        )
     if isinstance(months, bool) or not isinstance(months, int) or not 1 <= months <= MAX_MONTHS:
         raise ScheduleError(f"the term must be a whole number of months from 1 to {MAX_MONTHS}")
-    if isinstance(grace_months, bool) or not isinstance(grace_months, int) or not 0 <= grace_months < months:
-        raise ScheduleError("the grace period must be a whole number of months shorter than the term")
+    if (
+        isinstance(grace_months, bool)
+        or not isinstance(grace_months, int)
+        or not 0 <= grace_months < months
+    ):
+        raise ScheduleError(
+            "the grace period must be a whole number of months shorter than the term"
+        )
     try:
         rate = Decimal(str(annual_rate))
         lent = Money.from_decimal(principal, currency)

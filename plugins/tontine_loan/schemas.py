@@ -55,7 +55,8 @@ def parse_irregular(text: str) -> list[list[str]]:
         if len(cells) != 2:
             raise ValidationError(
                 _("Line %(n)d: write a date and an amount, e.g. “2026-03-01 150”.", n=number),
-                "irregular_schedule")
+                "irregular_schedule",
+            )
         amount = cells[1].replace(",", ".")
         try:
             date.fromisoformat(cells[0])
@@ -65,7 +66,8 @@ def parse_irregular(text: str) -> list[list[str]]:
         if not valid:
             raise ValidationError(
                 _("Line %(n)d: write a date and an amount, e.g. “2026-03-01 150”.", n=number),
-                "irregular_schedule")
+                "irregular_schedule",
+            )
         rows.append([cells[0], amount])
     return rows
 
@@ -87,21 +89,27 @@ class LoanTermsSchema(Schema):
     term_months = fields.Integer(
         required=True,
         strict=False,
-        validate=validate.Range(min=1, max=MAX_TERM_MONTHS,
-                                error=_l("The term is 1 to 360 months.")),
-        error_messages={"required": _l("Say over how many months the loan is repaid."),
-                        "invalid": _l("The term is a whole number of months.")},
+        validate=validate.Range(
+            min=1, max=MAX_TERM_MONTHS, error=_l("The term is 1 to 360 months.")
+        ),
+        error_messages={
+            "required": _l("Say over how many months the loan is repaid."),
+            "invalid": _l("The term is a whole number of months."),
+        },
     )
     repayment_frequency = fields.String(
         load_default="monthly",
-        validate=validate.OneOf(FREQUENCIES, error=_l(
-            "Repayments are monthly, quarterly, at the end, or on an irregular schedule.")),
+        validate=validate.OneOf(
+            FREQUENCIES,
+            error=_l("Repayments are monthly, quarterly, at the end, or on an irregular schedule."),
+        ),
     )
     grace_months = fields.Integer(
         load_default=0,
         strict=False,
-        validate=validate.Range(min=0, max=MAX_TERM_MONTHS - 1,
-                                error=_l("The grace period is a number of months.")),
+        validate=validate.Range(
+            min=0, max=MAX_TERM_MONTHS - 1, error=_l("The grace period is a number of months.")
+        ),
         error_messages={"invalid": _l("The grace period is a whole number of months.")},
     )
     disbursal_date = fields.Date(
@@ -117,21 +125,27 @@ class LoanTermsSchema(Schema):
     )
     loss_liability = fields.String(
         load_default="lenders",
-        validate=validate.OneOf(LOSS_LIABILITY, error=_l(
-            "A default is borne by the lenders or by the partner.")),
+        validate=validate.OneOf(
+            LOSS_LIABILITY, error=_l("A default is borne by the lenders or by the partner.")
+        ),
     )
     currency_risk = fields.String(
         load_default="partner_covers",
-        validate=validate.OneOf(CURRENCY_RISK, error=_l(
-            "The partner covers currency losses, or losses beyond 10 % are shared with lenders.")),
+        validate=validate.OneOf(
+            CURRENCY_RISK,
+            error=_l(
+                "The partner covers currency losses, or losses beyond 10 % are shared with lenders."
+            ),
+        ),
     )
     lender_rate = _percent(100, _l("The interest rate to lenders is between 0 and 100 %."))
     borrower_rate = _percent(200, _l("The borrower's interest rate is between 0 and 200 %."))
     method = fields.String(
         load_default=None,
         allow_none=True,
-        validate=validate.OneOf(METHODS, error=_l(
-            "Repayments are an annuity, equal principal, or interest-free.")),
+        validate=validate.OneOf(
+            METHODS, error=_l("Repayments are an annuity, equal principal, or interest-free.")
+        ),
     )
     day_count = fields.String(
         load_default="30/360",
@@ -139,22 +153,41 @@ class LoanTermsSchema(Schema):
     )
     funding = fields.String(
         load_default="fixed",
-        validate=validate.OneOf(FUNDING, error=_l(
-            "Funding is fixed (refunded unless fully funded) or flexible.")),
+        validate=validate.OneOf(
+            FUNDING, error=_l("Funding is fixed (refunded unless fully funded) or flexible.")
+        ),
     )
     local_currency = fields.String(
         load_default=None,
         allow_none=True,
-        validate=validate.OneOf(sorted(known_currencies()), error=_l(
-            "The local currency is an ISO 4217 code, e.g. XOF.")),
+        validate=validate.OneOf(
+            sorted(known_currencies()),
+            error=_l("The local currency is an ISO 4217 code, e.g. XOF."),
+        ),
     )
     irregular_schedule = fields.List(
-        fields.Tuple((fields.Date(), fields.Decimal(places=None, allow_nan=False, validate=validate.Range(
-            min=0, min_inclusive=False, max=100_000_000,
-            error=_l("Each part of the schedule is more than zero and at most 100,000,000."))))),
+        fields.Tuple(
+            (
+                fields.Date(),
+                fields.Decimal(
+                    places=None,
+                    allow_nan=False,
+                    validate=validate.Range(
+                        min=0,
+                        min_inclusive=False,
+                        max=100_000_000,
+                        error=_l(
+                            "Each part of the schedule is more than zero and at most 100,000,000."
+                        ),
+                    ),
+                ),
+            )
+        ),
         load_default=None,
         allow_none=True,
-        validate=validate.Length(min=1, max=MAX_TERM_MONTHS, error=_l("A schedule has 1 to 360 dates.")),
+        validate=validate.Length(
+            min=1, max=MAX_TERM_MONTHS, error=_l("A schedule has 1 to 360 dates.")
+        ),
         error_messages={"invalid": _l("Write one instalment per line: a date and an amount.")},
     )
     duration_days = fields.Integer(
@@ -182,27 +215,35 @@ class LoanTermsSchema(Schema):
     def _consistent(self, data: dict[str, Any], **_kw: Any) -> None:
         term = data.get("term_months") or 0
         if data.get("grace_months", 0) >= term:
-            raise ValidationError(_("The grace period must be shorter than the term."), "grace_months")
+            raise ValidationError(
+                _("The grace period must be shorter than the term."), "grace_months"
+            )
         rate = data.get("lender_rate") or Decimal(0)
         if data.get("method") == "zero_interest" and rate != 0:
             raise ValidationError(
-                _("An interest-free loan has a rate of 0 % to lenders."), "method")
+                _("An interest-free loan has a rate of 0 % to lenders."), "method"
+            )
         if data.get("loss_liability") == "partner" and data.get("partner_id") is None:
             raise ValidationError(
                 _("Only a loan through a field partner can have the partner bear defaults."),
-                "loss_liability")
+                "loss_liability",
+            )
         if data.get("repayment_frequency") == "irregular" and rate != 0:
             raise ValidationError(
-                _("Irregular schedules are for interest-free loans."), "repayment_frequency")
+                _("Irregular schedules are for interest-free loans."), "repayment_frequency"
+            )
         planned = data.get("irregular_schedule")
         if (data.get("repayment_frequency") == "irregular") != bool(planned):
             raise ValidationError(
                 _("An irregular loan needs its schedule, and only an irregular loan has one."),
-                "irregular_schedule")
+                "irregular_schedule",
+            )
         if planned:
             dates = [due for due, _part in planned]
             if any(b <= a for a, b in pairwise(dates)):
-                raise ValidationError(_("List the dates in order, each once."), "irregular_schedule")
+                raise ValidationError(
+                    _("List the dates in order, each once."), "irregular_schedule"
+                )
         partner_id = data.get("partner_id")
         if partner_id is not None:
             from tontine_loan.partners import partner_exists
@@ -222,12 +263,19 @@ class LoanTermsSchema(Schema):
         data.setdefault("lender_rate", "0")
         if data.get("irregular_schedule"):
             data["irregular_schedule"] = [
-                [due.isoformat(), format(Decimal(part).normalize(), "f")] for due, part in data["irregular_schedule"]
+                [due.isoformat(), format(Decimal(part).normalize(), "f")]
+                for due, part in data["irregular_schedule"]
             ]
         if isinstance(data.get("disbursal_date"), date):
             data["disbursal_date"] = data["disbursal_date"].isoformat()
-        for key in ("disbursal_date", "partner_id", "local_currency", "duration_days", "borrower_rate",
-                    "irregular_schedule"):
+        for key in (
+            "disbursal_date",
+            "partner_id",
+            "local_currency",
+            "duration_days",
+            "borrower_rate",
+            "irregular_schedule",
+        ):
             if data.get(key) is None:
                 data.pop(key, None)
         return data

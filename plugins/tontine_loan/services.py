@@ -94,7 +94,9 @@ def due_by(loan: Loan, day: date) -> int:
 def settled_total(project_id: int) -> int:
     return int(
         db.session.scalar(
-            select(func.coalesce(func.sum(Repayment.settled), 0)).where(Repayment.project_id == project_id)
+            select(func.coalesce(func.sum(Repayment.settled), 0)).where(
+                Repayment.project_id == project_id
+            )
         )
         or 0
     )
@@ -147,8 +149,11 @@ def can_manage(user: User | None, loan_or_project: Loan | Project) -> bool:
         return False
     if user.is_admin:
         return True
-    project = loan_or_project if isinstance(loan_or_project, Project) else db.session.get(
-        Project, loan_or_project.project_id)
+    project = (
+        loan_or_project
+        if isinstance(loan_or_project, Project)
+        else db.session.get(Project, loan_or_project.project_id)
+    )
     partner_id = (project.terms or {}).get("partner_id") if project else None
     if partner_id is None:
         return False
@@ -168,8 +173,11 @@ def open_loan(project: Project) -> Loan:
     if existing is not None:
         return existing
     rows = db.session.execute(
-        select(Contribution.supporter_id, Contribution.amount - Contribution.refunded_amount,
-               Contribution.details)
+        select(
+            Contribution.supporter_id,
+            Contribution.amount - Contribution.refunded_amount,
+            Contribution.details,
+        )
         .where(Contribution.project_id == project.id, Contribution.state.in_(HOLDS_FUNDS))
         .order_by(Contribution.id)
     ).all()
@@ -206,8 +214,14 @@ def open_loan(project: Project) -> Loan:
     db.session.flush()
     for lender_id, amount in lent.items():
         if amount > 0:
-            db.session.add(LenderShare(project_id=project.id, lender_id=lender_id, amount=amount,
-                                       team_id=teams.get(lender_id)))
+            db.session.add(
+                LenderShare(
+                    project_id=project.id,
+                    lender_id=lender_id,
+                    amount=amount,
+                    team_id=teams.get(lender_id),
+                )
+            )
     db.session.flush()
     return loan
 
@@ -249,33 +263,56 @@ def schedule_rows(loan: Loan, start: date) -> list[tuple[date, int, int]]:
         project = db.session.get(Project, loan.project_id)
         planned = (project.terms or {}).get("irregular_schedule") or [] if project else []
         if not planned:
-            raise DomainError(_("An irregular loan needs its schedule, and only an irregular loan has one."))
+            raise DomainError(
+                _("An irregular loan needs its schedule, and only an irregular loan has one.")
+            )
         dates = [date.fromisoformat(due) for due, _part in planned]
         if dates[0] <= start:
-            raise DomainError(_("The schedule's first date must come after the disbursal."), field="disbursed_on")
-        weights = [Money.round_decimal(Decimal(part), loan.currency).amount for _due, part in planned]
-        return [(due, part, 0) for due, part in zip(dates, allocate(loan.principal, weights), strict=True)]
+            raise DomainError(
+                _("The schedule's first date must come after the disbursal."), field="disbursed_on"
+            )
+        weights = [
+            Money.round_decimal(Decimal(part), loan.currency).amount for _due, part in planned
+        ]
+        return [
+            (due, part, 0)
+            for due, part in zip(dates, allocate(loan.principal, weights), strict=True)
+        ]
     try:
         months = build_schedule(
-            Money(loan.principal, loan.currency).to_decimal(), loan.annual_rate, loan.term_months,
-            loan.method, loan.grace_months, start, loan.currency, day_count=loan.day_count,
+            Money(loan.principal, loan.currency).to_decimal(),
+            loan.annual_rate,
+            loan.term_months,
+            loan.method,
+            loan.grace_months,
+            start,
+            loan.currency,
+            day_count=loan.day_count,
         )
     except ScheduleError as exc:
         raise DomainError(str(exc)) from exc
     group = {"monthly": 1, "quarterly": 3, "at_end": len(months)}[loan.frequency]
     rows = []
     for first in range(0, len(months), group):
-        chunk = months[first:first + group]
-        rows.append((
-            chunk[-1].due,
-            sum(Money.from_decimal(i.principal, loan.currency).amount for i in chunk),
-            sum(Money.from_decimal(i.interest, loan.currency).amount for i in chunk),
-        ))
+        chunk = months[first : first + group]
+        rows.append(
+            (
+                chunk[-1].due,
+                sum(Money.from_decimal(i.principal, loan.currency).amount for i in chunk),
+                sum(Money.from_decimal(i.interest, loan.currency).amount for i in chunk),
+            )
+        )
     return rows
 
 
-def disburse(project_id: int, actor: User, *, disbursed_on: date,
-             rate: Decimal | str | None = None, note: str = "") -> Loan:
+def disburse(
+    project_id: int,
+    actor: User,
+    *,
+    disbursed_on: date,
+    rate: Decimal | str | None = None,
+    note: str = "",
+) -> Loan:
     """Partner staff confirm the borrower received the loan: store the schedule, move the money."""
     from tontine.projects.services import transition
 
@@ -289,25 +326,38 @@ def disburse(project_id: int, actor: User, *, disbursed_on: date,
         if project.state != states.FUNDED or loan.disbursed_on is not None:
             raise Conflict(_("Only a funded loan that has not been disbursed can be disbursed."))
         if not date(2000, 1, 1) <= disbursed_on <= utcnow().date() + timedelta(days=366):
-            raise DomainError(_("The disbursal date must be a real one, at most a year ahead."),
-                              field="disbursed_on")
+            raise DomainError(
+                _("The disbursal date must be a real one, at most a year ahead."),
+                field="disbursed_on",
+            )
         if loan.local_currency:
             loan.disbursal_rate = _parse_rate(rate, "rate")
         elif rate not in (None, ""):
-            raise DomainError(_("This loan is disbursed in its own currency: no exchange rate."),
-                              field="rate")
+            raise DomainError(
+                _("This loan is disbursed in its own currency: no exchange rate."), field="rate"
+            )
         loan.instalments = [
             Instalment(number=number, due=due, principal=principal, interest=interest)
-            for number, (due, principal, interest) in enumerate(schedule_rows(loan, disbursed_on), 1)
+            for number, (due, principal, interest) in enumerate(
+                schedule_rows(loan, disbursed_on), 1
+            )
         ]
         loan.disbursed_on = disbursed_on
         loan.disbursed_by = actor.id
         kind, ref = borrower_account(loan)
         principal = Money(loan.principal, loan.currency)
-        post("loan_disbursal",
-             [debit(AccountKind.PROJECT_ESCROW, project.id, principal), credit(kind, ref, principal)],
-             memo=f"loan {project.id} disbursed", cause=f"loan:{project.id}:disbursed")
-        record_staff_action(actor, "loan_disbursed", f"project:{project.id}", note or "disbursal confirmed")
+        post(
+            "loan_disbursal",
+            [
+                debit(AccountKind.PROJECT_ESCROW, project.id, principal),
+                credit(kind, ref, principal),
+            ],
+            memo=f"loan {project.id} disbursed",
+            cause=f"loan:{project.id}:disbursed",
+        )
+        record_staff_action(
+            actor, "loan_disbursed", f"project:{project.id}", note or "disbursal confirmed"
+        )
         transition(project, states.RUNNING, actor, "disbursed")
     return loan
 
@@ -319,7 +369,9 @@ def _amount(value: Decimal | str | None, currency: str, field: str) -> Money:
     try:
         money = Money.from_decimal(str(value).strip().replace(",", "."), currency)
     except (MoneyError, ValueError) as exc:
-        raise DomainError(_("Enter an amount in %(currency)s.", currency=currency), field=field) from exc
+        raise DomainError(
+            _("Enter an amount in %(currency)s.", currency=currency), field=field
+        ) from exc
     if money.amount <= 0:
         raise DomainError(_("The amount must be more than zero."), field=field)
     return money
@@ -353,8 +405,15 @@ def record_repayment(
     """
     from tontine_loan.repayments import RepaymentEntry, record_repayments
 
-    entry = RepaymentEntry(project_id=project_id, paid_on=paid_on, idempotency_key=idempotency_key,
-                           amount=amount, local_amount=local_amount, rate=rate, note=note)
+    entry = RepaymentEntry(
+        project_id=project_id,
+        paid_on=paid_on,
+        idempotency_key=idempotency_key,
+        amount=amount,
+        local_amount=local_amount,
+        rate=rate,
+        note=note,
+    )
     return record_repayments(actor, [entry], today)[0]
 
 
@@ -434,21 +493,40 @@ def _write_off(project: Project, loan: Loan, actor: User | None, reason: str) ->
     owed = positions(loan, shares)
     amount = sum(p.outstanding for p in owed)
     borne_by = loan.loss_liability if loan.partner_id is not None else "lenders"
-    write_off = WriteOff(project_id=project.id, amount=amount, borne_by=borne_by,
-                         actor_id=actor.id if actor else None, reason=reason[:500])
+    write_off = WriteOff(
+        project_id=project.id,
+        amount=amount,
+        borne_by=borne_by,
+        actor_id=actor.id if actor else None,
+        reason=reason[:500],
+    )
     db.session.add(write_off)
     db.session.flush()
-    parts = [{"write_off_id": write_off.id, "share_id": p.share.id, "amount": p.outstanding}
-             for p in owed if p.outstanding]
+    parts = [
+        {"write_off_id": write_off.id, "share_id": p.share.id, "amount": p.outstanding}
+        for p in owed
+        if p.outstanding
+    ]
     if parts:
         db.session.execute(insert(WriteOffPart), parts)
     if borne_by == "partner" and amount:
         kind, ref = borrower_account(loan)
         legs = [debit(kind, ref, Money(amount, loan.currency))]
-        legs += [credit(AccountKind.SUPPORTER_BALANCE, p.share.lender_id or 0,
-                        Money(p.outstanding, loan.currency)) for p in owed if p.outstanding]
-        post("loan_write_off", legs, memo=f"loan {project.id} written off, borne by the partner",
-             cause=f"loan:{project.id}:write-off")
+        legs += [
+            credit(
+                AccountKind.SUPPORTER_BALANCE,
+                p.share.lender_id or 0,
+                Money(p.outstanding, loan.currency),
+            )
+            for p in owed
+            if p.outstanding
+        ]
+        post(
+            "loan_write_off",
+            legs,
+            memo=f"loan {project.id} written off, borne by the partner",
+            cause=f"loan:{project.id}:write-off",
+        )
     loan.written_off_at = utcnow()
     if actor is not None:
         record_staff_action(actor, "loan_write_off", f"project:{project.id}", reason)
@@ -459,8 +537,9 @@ def review_all(today: date | None = None, payload: dict[str, Any] | None = None)
     """Job: review every running and delinquent loan; returns how many changed state."""
     today = today or utcnow().date()
     ids = db.session.scalars(
-        select(Project.id).where(Project.funding_model == "loan",
-                                 Project.state.in_(tuple(REPAYING_STATES)))
+        select(Project.id).where(
+            Project.funding_model == "loan", Project.state.in_(tuple(REPAYING_STATES))
+        )
     ).all()
     db.session.rollback()
     return sum(1 for project_id in ids if review_standing(project_id, today))

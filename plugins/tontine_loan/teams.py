@@ -27,9 +27,14 @@ def is_member(team_id: int, user_id: int | None) -> bool:
 
 
 def teams_of(user_id: int) -> list[LendingTeam]:
-    return list(db.session.scalars(
-        select(LendingTeam).join(TeamMember, TeamMember.team_id == LendingTeam.id)
-        .where(TeamMember.user_id == user_id).order_by(LendingTeam.id)))
+    return list(
+        db.session.scalars(
+            select(LendingTeam)
+            .join(TeamMember, TeamMember.team_id == LendingTeam.id)
+            .where(TeamMember.user_id == user_id)
+            .order_by(LendingTeam.id)
+        )
+    )
 
 
 def create_team(user: User, name: str, description: str = "") -> LendingTeam:
@@ -38,12 +43,18 @@ def create_team(user: User, name: str, description: str = "") -> LendingTeam:
     if not 2 <= len(name) <= 120:
         raise DomainError(_("A team's name has 2 to 120 characters."), field="name")
     with unit_of_work() as session:
-        taken = session.scalar(select(Organization.id).where(
-            Organization.kind == "team", func.lower(Organization.name) == name.lower()))
+        taken = session.scalar(
+            select(Organization.id).where(
+                Organization.kind == "team", func.lower(Organization.name) == name.lower()
+            )
+        )
         if taken is not None:
             raise Conflict(_("A team is already called “%(name)s”.", name=name), field="name")
-        team = LendingTeam(organization=Organization(kind="team", name=name),
-                           description=description.strip()[:5000], created_by=user.id)
+        team = LendingTeam(
+            organization=Organization(kind="team", name=name),
+            description=description.strip()[:5000],
+            created_by=user.id,
+        )
         session.add(team)
         session.flush()
         session.add(TeamMember(team_id=team.id, user_id=user.id, captain=True))
@@ -76,14 +87,24 @@ class TeamPage:
 def team_page(team_id: int) -> TeamPage:
     team = get_team(team_id)
     members = db.session.scalars(
-        select(User.display_name).join(TeamMember, TeamMember.user_id == User.id)
-        .where(TeamMember.team_id == team.id, User.erased_at.is_(None)).order_by(TeamMember.joined_at)).all()
+        select(User.display_name)
+        .join(TeamMember, TeamMember.user_id == User.id)
+        .where(TeamMember.team_id == team.id, User.erased_at.is_(None))
+        .order_by(TeamMember.joined_at)
+    ).all()
     totals = db.session.execute(
         select(Project.currency, func.sum(LenderShare.amount))
         .join(Project, Project.id == LenderShare.project_id)
-        .where(LenderShare.team_id == team.organization_id).group_by(Project.currency)).all()
+        .where(LenderShare.team_id == team.organization_id)
+        .group_by(Project.currency)
+    ).all()
     loans = db.session.scalars(
-        select(Project).where(Project.id.in_(
-            select(LenderShare.project_id).where(LenderShare.team_id == team.organization_id)))
-        .order_by(Project.id.desc())).all()
+        select(Project)
+        .where(
+            Project.id.in_(
+                select(LenderShare.project_id).where(LenderShare.team_id == team.organization_id)
+            )
+        )
+        .order_by(Project.id.desc())
+    ).all()
     return TeamPage(team, list(members), [Money(int(t), c) for c, t in totals], list(loans))

@@ -46,7 +46,9 @@ from tontine_loan.schedule import ScheduleError, build_schedule
 bp = Blueprint("loan", __name__, template_folder="templates")
 
 FREQUENCY_LABELS = {
-    "monthly": _l("Monthly"), "quarterly": _l("Quarterly"), "at_end": _l("At the end of the term"),
+    "monthly": _l("Monthly"),
+    "quarterly": _l("Quarterly"),
+    "at_end": _l("At the end of the term"),
     "irregular": _l("Irregular"),
 }
 
@@ -84,35 +86,70 @@ def loan_section(project: Project) -> dict[str, Any]:
         running = 0
         for i in loan.instalments:
             running += i.total
-            instalments.append({"number": i.number, "due": i.due, "principal": Money(i.principal, loan.currency),
-                                "interest": Money(i.interest, loan.currency), "paid": running <= paid})
+            instalments.append(
+                {
+                    "number": i.number,
+                    "due": i.due,
+                    "principal": Money(i.principal, loan.currency),
+                    "interest": Money(i.interest, loan.currency),
+                    "paid": running <= paid,
+                }
+            )
     elif terms.get("repayment_frequency") == "irregular":
-        weights = [Money.round_decimal(Decimal(part), project.currency).amount
-                   for _due, part in terms.get("irregular_schedule") or []]
+        weights = [
+            Money.round_decimal(Decimal(part), project.currency).amount
+            for _due, part in terms.get("irregular_schedule") or []
+        ]
         parts = allocate(project.goal_amount, weights) if weights and sum(weights) else []
-        instalments = [{"number": n, "due": date.fromisoformat(due), "principal": Money(part, project.currency),
-                        "interest": Money(0, project.currency), "paid": False}
-                       for n, ((due, _w), part) in enumerate(zip(terms["irregular_schedule"], parts, strict=True), 1)]
+        instalments = [
+            {
+                "number": n,
+                "due": date.fromisoformat(due),
+                "principal": Money(part, project.currency),
+                "interest": Money(0, project.currency),
+                "paid": False,
+            }
+            for n, ((due, _w), part) in enumerate(
+                zip(terms["irregular_schedule"], parts, strict=True), 1
+            )
+        ]
     else:
         try:
             preview = build_schedule(
-                project.goal.to_decimal(), services.lender_rate(terms), int(terms.get("term_months") or 1),
-                terms.get("method") or "zero_interest", int(terms.get("grace_months") or 0),
-                date.fromisoformat(terms["disbursal_date"]) if terms.get("disbursal_date") else None,
-                project.currency, day_count=terms.get("day_count", "30/360"))
+                project.goal.to_decimal(),
+                services.lender_rate(terms),
+                int(terms.get("term_months") or 1),
+                terms.get("method") or "zero_interest",
+                int(terms.get("grace_months") or 0),
+                date.fromisoformat(terms["disbursal_date"])
+                if terms.get("disbursal_date")
+                else None,
+                project.currency,
+                day_count=terms.get("day_count", "30/360"),
+            )
         except (ScheduleError, ValueError):
             preview = []
-        instalments = [{"number": i.number, "due": i.due,
-                        "principal": Money.from_decimal(i.principal, project.currency),
-                        "interest": Money.from_decimal(i.interest, project.currency), "paid": False}
-                       for i in preview]
-    lenders = db.session.execute(
-        select(User.display_name, LenderShare.amount, Organization.name)
-        .join(User, User.id == LenderShare.lender_id)
-        .outerjoin(Organization, Organization.id == LenderShare.team_id)
-        .where(LenderShare.project_id == project.id, User.erased_at.is_(None))
-        .order_by(LenderShare.id)
-    ).all() if loan is not None else []
+        instalments = [
+            {
+                "number": i.number,
+                "due": i.due,
+                "principal": Money.from_decimal(i.principal, project.currency),
+                "interest": Money.from_decimal(i.interest, project.currency),
+                "paid": False,
+            }
+            for i in preview
+        ]
+    lenders = (
+        db.session.execute(
+            select(User.display_name, LenderShare.amount, Organization.name)
+            .join(User, User.id == LenderShare.lender_id)
+            .outerjoin(Organization, Organization.id == LenderShare.team_id)
+            .where(LenderShare.project_id == project.id, User.erased_at.is_(None))
+            .order_by(LenderShare.id)
+        ).all()
+        if loan is not None
+        else []
+    )
     minimum, step = ticket_rules(project.currency)
     return {
         "terms": terms,
@@ -120,28 +157,39 @@ def loan_section(project: Project) -> dict[str, Any]:
         "loan": loan,
         "instalments": instalments,
         "scheduled": bool(loan is not None and loan.instalments),
-        "lenders": [(name, Money(amount, project.currency), team) for name, amount, team in lenders],
+        "lenders": [
+            (name, Money(amount, project.currency), team) for name, amount, team in lenders
+        ],
         "can_manage": services.can_manage(current_user, project),
         "minimum": minimum,
         "step": step,
-        "frequency": FREQUENCY_LABELS.get(terms.get("repayment_frequency", "monthly"), FREQUENCY_LABELS["monthly"]),
+        "frequency": FREQUENCY_LABELS.get(
+            terms.get("repayment_frequency", "monthly"), FREQUENCY_LABELS["monthly"]
+        ),
     }
 
 
 @bp.app_context_processor
 def loan_helpers() -> dict[str, Any]:
     def partner_choices() -> list[FieldPartner]:
-        return list(db.session.scalars(select(FieldPartner).where(FieldPartner.active.is_(True))
-                                       .order_by(FieldPartner.id)))
+        return list(
+            db.session.scalars(
+                select(FieldPartner).where(FieldPartner.active.is_(True)).order_by(FieldPartner.id)
+            )
+        )
 
     def my_teams() -> list[Any]:
         if not current_user.is_authenticated:
             return []
         return team_services.teams_of(current_user.id)
 
-    return {"loan_section": loan_section, "loan_partner_choices": partner_choices, "loan_my_teams": my_teams,
-            "money_of": lambda amount, currency: Money(int(amount or 0), currency),
-            "loan_date": lambda day: format_date(day, "medium") if day else ""}
+    return {
+        "loan_section": loan_section,
+        "loan_partner_choices": partner_choices,
+        "loan_my_teams": my_teams,
+        "money_of": lambda amount, currency: Money(int(amount or 0), currency),
+        "loan_date": lambda day: format_date(day, "medium") if day else "",
+    }
 
 
 # --- Partners ---------------------------------------------------------------------------
@@ -149,12 +197,16 @@ def loan_helpers() -> dict[str, Any]:
 
 @bp.get("/partners/")
 def partners():  # type: ignore[no-untyped-def]
-    rows = db.session.scalars(select(FieldPartner).where(FieldPartner.active.is_(True))
-                              .order_by(FieldPartner.id)).all()
+    rows = db.session.scalars(
+        select(FieldPartner).where(FieldPartner.active.is_(True)).order_by(FieldPartner.id)
+    ).all()
     currency = current_app.config["CURRENCY"]
     listed = [(p, reports.partner_figures(p, currency)) for p in rows]
-    return render_template("loan/partners.html", partners=listed,
-                           can_add=current_user.is_authenticated and current_user.is_admin)
+    return render_template(
+        "loan/partners.html",
+        partners=listed,
+        can_add=current_user.is_authenticated and current_user.is_admin,
+    )
 
 
 @bp.get("/partners/<int(max=2147483647):partner_id>")
@@ -163,12 +215,16 @@ def partner(partner_id: int):  # type: ignore[no-untyped-def]
     figures = reports.partner_figures(found, current_app.config["CURRENCY"])
     is_admin = current_user.is_authenticated and current_user.is_admin
     return render_template(
-        "loan/partner.html", partner=found, figures=figures,
+        "loan/partner.html",
+        partner=found,
+        figures=figures,
         projects=reports.partner_projects(found),
         staff_form=StaffForm() if is_admin else None,
         rating_form=RatingForm() if is_admin else None,
-        is_staff=bool(current_user.is_authenticated and current_user.has_role(
-            partner_services.Role.PARTNER_STAFF, found.organization_id)),
+        is_staff=bool(
+            current_user.is_authenticated
+            and current_user.has_role(partner_services.Role.PARTNER_STAFF, found.organization_id)
+        ),
     )
 
 
@@ -181,9 +237,14 @@ def new_partner():  # type: ignore[no-untyped-def]
     if form.validate_on_submit():
         try:
             created = partner_services.create_partner(
-                admin, name=form.name.data or "", country=form.country.data or "",
-                borrower_rate=form.borrower_rate.data or "0", risk_rating=form.risk_rating.data,
-                description=form.description.data or "", website=form.website.data or "")
+                admin,
+                name=form.name.data or "",
+                country=form.country.data or "",
+                borrower_rate=form.borrower_rate.data or "0",
+                risk_rating=form.risk_rating.data,
+                description=form.description.data or "",
+                website=form.website.data or "",
+            )
         except DomainError as exc:
             field = getattr(form, exc.field or "", None)
             if field is not None:
@@ -204,7 +265,9 @@ def add_staff(partner_id: int):  # type: ignore[no-untyped-def]
     admin = _admin()
     form = StaffForm()
     if form.validate_on_submit():
-        user = db.session.scalars(select(User).where(User.email == (form.email.data or "").strip().lower())).first()
+        user = db.session.scalars(
+            select(User).where(User.email == (form.email.data or "").strip().lower())
+        ).first()
         if user is None:
             flash(_("No account uses this e-mail address."), "error")
             return redirect(url_for(".partner", partner_id=partner_id), code=303)
@@ -221,7 +284,9 @@ def rate_partner(partner_id: int):  # type: ignore[no-untyped-def]
     admin = _admin()
     form = RatingForm()
     if form.validate_on_submit():
-        partner_services.set_risk_rating(admin, partner_id, form.risk_rating.data or 0, form.reason.data or "")
+        partner_services.set_risk_rating(
+            admin, partner_id, form.risk_rating.data or 0, form.reason.data or ""
+        )
         flash(_("The risk rating is saved."), "success")
     else:
         flash(_("The risk rating is a whole number from 1 to 5, with a reason."), "error")
@@ -232,12 +297,16 @@ def rate_partner(partner_id: int):  # type: ignore[no-untyped-def]
 @login_required
 def dashboard(partner_id: int):  # type: ignore[no-untyped-def]
     found = partner_services.get_partner(partner_id)
-    if not (current_user.is_admin or current_user.has_role(partner_services.Role.PARTNER_STAFF,
-                                                           found.organization_id)):
+    if not (
+        current_user.is_admin
+        or current_user.has_role(partner_services.Role.PARTNER_STAFF, found.organization_id)
+    ):
         abort(403)
     projects = db.session.scalars(
-        select(Project).where(Project.funding_model == "loan",
-                              Project.terms["partner_id"].as_integer() == found.id)
+        select(Project)
+        .where(
+            Project.funding_model == "loan", Project.terms["partner_id"].as_integer() == found.id
+        )
         .order_by(Project.id.desc())
     ).all()
     today = date.today()
@@ -249,10 +318,14 @@ def dashboard(partner_id: int):  # type: ignore[no-untyped-def]
             behind = max(0, services.due_by(loan, today) - services.settled_total(project.id))
         rows.append((project, loan, Money(behind, project.currency)))
     currency = current_app.config["CURRENCY"]
-    return render_template("loan/dashboard.html", partner=found, rows=rows,
-                           figures=reports.partner_figures(found, currency),
-                           position=partner_services.partner_position(found, currency),
-                           settlement_form=SettlementForm() if current_user.is_admin else None)
+    return render_template(
+        "loan/dashboard.html",
+        partner=found,
+        rows=rows,
+        figures=reports.partner_figures(found, currency),
+        position=partner_services.partner_position(found, currency),
+        settlement_form=SettlementForm() if current_user.is_admin else None,
+    )
 
 
 @bp.post("/partners/<int(max=2147483647):partner_id>/transfers")
@@ -264,8 +337,14 @@ def settle(partner_id: int):  # type: ignore[no-untyped-def]
         flash(_("Give the direction, the amount and how the transfer was checked."), "error")
         return redirect(url_for(".dashboard", partner_id=partner_id), code=303)
     try:
-        partner_services.settle(admin, partner_id, amount=form.amount.data or "", direction=form.direction.data,
-                                currency=current_app.config["CURRENCY"], reason=form.reason.data or "")
+        partner_services.settle(
+            admin,
+            partner_id,
+            amount=form.amount.data or "",
+            direction=form.direction.data,
+            currency=current_app.config["CURRENCY"],
+            reason=form.reason.data or "",
+        )
     except DomainError as exc:
         flash(exc.message, "error")
     else:
@@ -284,8 +363,13 @@ def disburse(project_id: int):  # type: ignore[no-untyped-def]
     status = 200
     if form.validate_on_submit():
         try:
-            services.disburse(project.id, _user(), disbursed_on=form.disbursed_on.data,
-                              rate=form.rate.data or None, note=form.note.data or "")
+            services.disburse(
+                project.id,
+                _user(),
+                disbursed_on=form.disbursed_on.data,
+                rate=form.rate.data or None,
+                note=form.note.data or "",
+            )
         except DomainError as exc:
             form.form_errors.append(exc.message)
             status = exc.status
@@ -303,10 +387,17 @@ def _repayments_page(project: Project, loan: Loan, form: RepaymentForm, status: 
     repayments = db.session.scalars(
         select(Repayment).where(Repayment.project_id == project.id).order_by(Repayment.id.desc())
     ).all()
-    owed = sum(p.outstanding for p in services.positions(loan)) if loan.instalments else loan.principal
+    owed = (
+        sum(p.outstanding for p in services.positions(loan)) if loan.instalments else loan.principal
+    )
     return render_template(
-        "loan/repayments.html", project=project, loan=loan, form=form, repayments=repayments,
-        owed=Money(owed, loan.currency), section=loan_section(project),
+        "loan/repayments.html",
+        project=project,
+        loan=loan,
+        form=form,
+        repayments=repayments,
+        owed=Money(owed, loan.currency),
+        section=loan_section(project),
     ), status
 
 
@@ -321,9 +412,15 @@ def repayments(project_id: int):  # type: ignore[no-untyped-def]
         return _repayments_page(project, loan, form, 400)
     try:
         services.record_repayment(
-            project.id, _user(), paid_on=form.paid_on.data, idempotency_key=form.idempotency_key.data,
-            amount=form.amount.data or None, local_amount=form.local_amount.data or None,
-            rate=form.rate.data or None, note=form.note.data or "")
+            project.id,
+            _user(),
+            paid_on=form.paid_on.data,
+            idempotency_key=form.idempotency_key.data,
+            amount=form.amount.data or None,
+            local_amount=form.local_amount.data or None,
+            rate=form.rate.data or None,
+            note=form.note.data or "",
+        )
     except DomainError as exc:
         field = getattr(form, exc.field or "", None)
         if field is not None and exc.field in ("amount", "local_amount", "rate"):
@@ -346,11 +443,17 @@ def portfolio():  # type: ignore[no-untyped-def]
     months = reports.repayments_by_month(current_user.id)
     peak = max((m.amount for _, m in months), default=0)
     totals = {
-        key: Money(sum(getattr(h, key).amount for h in holdings if h.lent.currency == currency), currency)
+        key: Money(
+            sum(getattr(h, key).amount for h in holdings if h.lent.currency == currency), currency
+        )
         for key in ("lent", "repaid", "outstanding", "lost")
     }
     return render_template(
-        "loan/portfolio.html", holdings=holdings, months=months, peak=peak, totals=totals,
+        "loan/portfolio.html",
+        holdings=holdings,
+        months=months,
+        peak=peak,
+        totals=totals,
         action_form=ActionForm(),
         balance=balance(AccountKind.SUPPORTER_BALANCE, current_user.id, currency),
     )
@@ -377,8 +480,11 @@ def donate():  # type: ignore[no-untyped-def]
 @bp.get("/my/loans.csv")
 @login_required
 def portfolio_csv():  # type: ignore[no-untyped-def]
-    return Response(reports.portfolio_csv(current_user.id), mimetype="text/csv",
-                    headers={"Content-Disposition": "attachment; filename=my-loans.csv"})
+    return Response(
+        reports.portfolio_csv(current_user.id),
+        mimetype="text/csv",
+        headers={"Content-Disposition": "attachment; filename=my-loans.csv"},
+    )
 
 
 # --- Lending teams ----------------------------------------------------------------------
@@ -472,9 +578,14 @@ def auto_lending():  # type: ignore[no-untyped-def]
             flash(_("Your auto-lending settings are saved."), "success")
             return redirect(url_for(".auto_lending"), code=303)
     setting = autolend.settings_of(current_user.id)
-    return render_template("loan/auto_lending.html", form=form, setting=setting, error=error,
-                           categories=[c for c in category_choices() if c[0]],
-                           default_idle=autolend.DEFAULT_IDLE_DAYS), status
+    return render_template(
+        "loan/auto_lending.html",
+        form=form,
+        setting=setting,
+        error=error,
+        categories=[c for c in category_choices() if c[0]],
+        default_idle=autolend.DEFAULT_IDLE_DAYS,
+    ), status
 
 
 # --- Browsing loans ---------------------------------------------------------------------
@@ -493,15 +604,25 @@ def browse():  # type: ignore[no-untyped-def]
     category = args.get("category") or ""
     sort = args.get("sort") or "ending"
     partner_arg = args.get("partner") or ""
-    if (country and (len(country) != 2 or not country.isalpha())) or (category and category not in CATEGORIES) \
-            or sort not in reports.SORTS or (partner_arg and not (partner_arg.isdigit() and len(partner_arg) < 10)):
+    if (
+        (country and (len(country) != 2 or not country.isalpha()))
+        or (category and category not in CATEGORIES)
+        or sort not in reports.SORTS
+        or (partner_arg and not (partner_arg.isdigit() and len(partner_arg) < 10))
+    ):
         raise DomainError(_("Unknown filter: choose from the lists."), status=400)
     partner_id = int(partner_arg) if partner_arg else None
-    projects = reports.browse_loans(country=country, category=category, partner_id=partner_id, sort=sort)
-    partners = db.session.scalars(select(FieldPartner).where(FieldPartner.active.is_(True))
-                                  .order_by(FieldPartner.id)).all()
+    projects = reports.browse_loans(
+        country=country, category=category, partner_id=partner_id, sort=sort
+    )
+    partners = db.session.scalars(
+        select(FieldPartner).where(FieldPartner.active.is_(True)).order_by(FieldPartner.id)
+    ).all()
     return render_template(
-        "loan/browse.html", cards=cards_for(projects), countries=reports.loan_countries(),
-        categories=[c for c in category_choices() if c[0]], partners=partners,
+        "loan/browse.html",
+        cards=cards_for(projects),
+        countries=reports.loan_countries(),
+        categories=[c for c in category_choices() if c[0]],
+        partners=partners,
         chosen={"country": country, "category": category, "partner": partner_id, "sort": sort},
     )

@@ -21,11 +21,17 @@ class InstantProvider(PaymentProvider):
 
     def start(self, payment: Any, return_url: str) -> StartResult:
         ref = f"i{payment.id}"
-        return StartResult(provider_ref=ref,
-                           events=[ProviderEvent(event_id=f"e{payment.id}", provider_ref=ref, kind="succeeded")])
+        return StartResult(
+            provider_ref=ref,
+            events=[ProviderEvent(event_id=f"e{payment.id}", provider_ref=ref, kind="succeeded")],
+        )
 
     def refund(self, payment: Any, amount: int, event_id: str) -> list[ProviderEvent]:
-        return [ProviderEvent(event_id=event_id, provider_ref=payment.provider_ref, kind="refund", amount=amount)]
+        return [
+            ProviderEvent(
+                event_id=event_id, provider_ref=payment.provider_ref, kind="refund", amount=amount
+            )
+        ]
 
 
 class InstantPlugin:
@@ -41,14 +47,20 @@ def _cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
 
     from tontine.accounts import services
 
-    monkeypatch.setattr(services, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    monkeypatch.setattr(
+        services, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    )
 
 
 @pytest.fixture
 def make_loan_app(make_app: Callable[..., Any]) -> Callable[..., Any]:
     def factory(**config: Any) -> Any:
-        return make_app(plugins=["loan"], extra_plugins=[InstantPlugin()],
-                        PAYMENT_PROVIDERS=["instant"], **config)
+        return make_app(
+            plugins=["loan"],
+            extra_plugins=[InstantPlugin()],
+            PAYMENT_PROVIDERS=["instant"],
+            **config,
+        )
 
     return factory
 
@@ -69,8 +81,9 @@ def admin(make_user: Callable[..., Any]) -> Any:
 def partner(loan_app: Any, admin: Any) -> Any:
     from tontine_loan.partners import create_partner
 
-    return create_partner(admin, name="Sahel Microfinance", country="SN", borrower_rate="24",
-                          risk_rating=3)
+    return create_partner(
+        admin, name="Sahel Microfinance", country="SN", borrower_rate="24", risk_rating=3
+    )
 
 
 @pytest.fixture
@@ -88,9 +101,18 @@ def make_loan(make_project: Callable[..., Any], staff: Any, partner: Any) -> Cal
 
     def factory(goal: int = 600, state: str = "open", **terms: Any) -> Any:
         terms = {"term_months": 12, "partner_id": partner.id, **terms}
-        project = make_project(owner=staff, funding_model="loan", goal=goal, terms=terms, state=state,
-                               title="Aminata's vegetable stall", person_name="Aminata",
-                               place="Thiès", country="SN", category="food")
+        project = make_project(
+            owner=staff,
+            funding_model="loan",
+            goal=goal,
+            terms=terms,
+            state=state,
+            title="Aminata's vegetable stall",
+            person_name="Aminata",
+            place="Thiès",
+            country="SN",
+            category="food",
+        )
         return project
 
     return factory
@@ -107,8 +129,14 @@ def lend(make_user: Callable[..., Any]) -> Callable[..., Any]:
     def do_lend(project: Any, amount: str, lender: Any = None, **kw: Any) -> Any:
         lender = lender or make_user()
         contribution, _payment, _ = contribute(
-            project_id=project.id, supporter=lender, amount=amount, provider_key="instant",
-            idempotency_key=f"lend-{next(_keys)}", return_url="/", **kw)
+            project_id=project.id,
+            supporter=lender,
+            amount=amount,
+            provider_key="instant",
+            idempotency_key=f"lend-{next(_keys)}",
+            return_url="/",
+            **kw,
+        )
         return contribution
 
     return do_lend

@@ -40,8 +40,17 @@ def test_the_schedule_is_public_json(loan_app, disbursed) -> None:
     response = loan_app.test_client().get(f"/api/v1/loans/{project.id}/schedule")
     assert response.status_code == 200
     body = response.get_json()
-    assert body["stored"] is True and body["currency"] == "EUR" and body["disbursed_on"] == "2026-01-10"
-    assert body["instalments"][0] == {"number": 1, "due": "2026-02-10", "principal": "50.00", "interest": "0.00"}
+    assert (
+        body["stored"] is True
+        and body["currency"] == "EUR"
+        and body["disbursed_on"] == "2026-01-10"
+    )
+    assert body["instalments"][0] == {
+        "number": 1,
+        "due": "2026-02-10",
+        "principal": "50.00",
+        "interest": "0.00",
+    }
     assert loan_app.test_client().get("/api/v1/loans/999/schedule").status_code == 404
 
 
@@ -51,16 +60,34 @@ def test_a_partner_posts_a_months_batch(loan_app, disbursed, staff, login) -> No
 
     (first, lenders), (second, _) = disbursed(), disbursed()
     client, headers = api_client(loan_app, staff, login)
-    batch = {"repayments": [
-        {"project_id": first.id, "paid_on": "2026-02-10", "idempotency_key": "feb", "amount": "50"},
-        {"project_id": second.id, "paid_on": "2026-02-11", "idempotency_key": "feb", "amount": "50.00"},
-    ]}
+    batch = {
+        "repayments": [
+            {
+                "project_id": first.id,
+                "paid_on": "2026-02-10",
+                "idempotency_key": "feb",
+                "amount": "50",
+            },
+            {
+                "project_id": second.id,
+                "paid_on": "2026-02-11",
+                "idempotency_key": "feb",
+                "amount": "50.00",
+            },
+        ]
+    }
     response = client.post("/api/v1/loans/repayments", json=batch, headers=headers)
     assert response.status_code == 201, response.get_json()
     assert [r["credited"] for r in response.get_json()["repayments"]] == ["50.00", "50.00"]
     again = client.post("/api/v1/loans/repayments", json=batch, headers=headers)
-    assert [r["id"] for r in again.get_json()["repayments"]] == [r["id"] for r in response.get_json()["repayments"]]
-    assert [balance(AccountKind.SUPPORTER_BALANCE, u.id, "EUR").amount for u in lenders] == [2500, 1667, 833]
+    assert [r["id"] for r in again.get_json()["repayments"]] == [
+        r["id"] for r in response.get_json()["repayments"]
+    ]
+    assert [balance(AccountKind.SUPPORTER_BALANCE, u.id, "EUR").amount for u in lenders] == [
+        2500,
+        1667,
+        833,
+    ]
     assert trial_balance() == {"EUR": 0}
 
 
@@ -73,7 +100,9 @@ def test_a_partner_posts_a_months_batch(loan_app, disbursed, staff, login) -> No
         ({"project_id": 99999}, 404, "No such loan"),
     ],
 )
-def test_bad_batches_get_a_problem_and_write_nothing(loan_app, disbursed, staff, login, entry, status, text) -> None:
+def test_bad_batches_get_a_problem_and_write_nothing(
+    loan_app, disbursed, staff, login, entry, status, text
+) -> None:
     from sqlalchemy import func, select
 
     from tontine.db import db
@@ -81,9 +110,16 @@ def test_bad_batches_get_a_problem_and_write_nothing(loan_app, disbursed, staff,
 
     project, _ = disbursed()
     client, headers = api_client(loan_app, staff, login)
-    good = {"project_id": project.id, "paid_on": "2026-02-10", "idempotency_key": "a", "amount": "10"}
+    good = {
+        "project_id": project.id,
+        "paid_on": "2026-02-10",
+        "idempotency_key": "a",
+        "amount": "10",
+    }
     bad = {**good, "idempotency_key": "b", **entry}
-    response = client.post("/api/v1/loans/repayments", json={"repayments": [good, bad]}, headers=headers)
+    response = client.post(
+        "/api/v1/loans/repayments", json={"repayments": [good, bad]}, headers=headers
+    )
     assert response.status_code == status
     assert response.mimetype == "application/problem+json"
     assert text in response.get_data(as_text=True)
@@ -92,8 +128,16 @@ def test_bad_batches_get_a_problem_and_write_nothing(loan_app, disbursed, staff,
 
 def test_only_partner_staff_post_repayments(loan_app, disbursed, make_user, login) -> None:
     project, lenders = disbursed()
-    batch = {"repayments": [{"project_id": project.id, "paid_on": "2026-02-10", "idempotency_key": "x",
-                             "amount": "10"}]}
+    batch = {
+        "repayments": [
+            {
+                "project_id": project.id,
+                "paid_on": "2026-02-10",
+                "idempotency_key": "x",
+                "amount": "10",
+            }
+        ]
+    }
     client, headers = api_client(loan_app, None, login)
     assert client.post("/api/v1/loans/repayments", json=batch, headers=headers).status_code == 401
     client, headers = api_client(loan_app, lenders[0], login)

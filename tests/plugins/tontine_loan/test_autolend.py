@@ -14,8 +14,11 @@ def site(make_app):
     import importlib
 
     conftest = importlib.import_module(__name__.rsplit(".", 1)[0] + ".conftest")
-    app = make_app(plugins=["loan", "balance"], extra_plugins=[conftest.InstantPlugin()],
-                   PAYMENT_PROVIDERS=["instant", "balance"])
+    app = make_app(
+        plugins=["loan", "balance"],
+        extra_plugins=[conftest.InstantPlugin()],
+        PAYMENT_PROVIDERS=["instant", "balance"],
+    )
     with app.app_context():
         yield app
 
@@ -32,8 +35,14 @@ def loans(site, make_user, make_project):
     add_staff(admin, risky.id, staff)
 
     def loan(goal, partner=sahel, country="SN", term=12, category="food"):
-        return make_project(owner=staff, funding_model="loan", goal=goal, country=country, category=category,
-                            terms={"term_months": term, "partner_id": partner.id})
+        return make_project(
+            owner=staff,
+            funding_model="loan",
+            goal=goal,
+            country=country,
+            category=category,
+            terms={"term_months": term, "partner_id": partner.id},
+        )
 
     return loan, sahel, risky
 
@@ -45,8 +54,13 @@ def top_up(user, amount: int) -> None:
     from tontine.money import Money
 
     with unit_of_work():
-        post("top_up", [debit(AccountKind.PROVIDER_CLEARING, "test", Money(amount, "EUR")),
-                        credit(AccountKind.SUPPORTER_BALANCE, user.id, Money(amount, "EUR"))])
+        post(
+            "top_up",
+            [
+                debit(AccountKind.PROVIDER_CLEARING, "test", Money(amount, "EUR")),
+                credit(AccountKind.SUPPORTER_BALANCE, user.id, Money(amount, "EUR")),
+            ],
+        )
 
 
 def bal(user) -> int:
@@ -75,8 +89,16 @@ def test_idle_money_is_spread_over_the_least_funded_matching_loans(loans, make_u
     too_long = loan(600, term=48)
     lender = make_user()
     top_up(lender, 10000)
-    save_settings(lender, {"enabled": "y", "countries": "sn, ", "max_risk_rating": "3",
-                           "max_term_months": "24", "idle_days": "1"})
+    save_settings(
+        lender,
+        {
+            "enabled": "y",
+            "countries": "sn, ",
+            "max_risk_rating": "3",
+            "max_term_months": "24",
+            "idle_days": "1",
+        },
+    )
     assert auto_lend(now=later(0)) == 0  # the money arrived today: not idle yet
     assert auto_lend(now=later(2)) == 2  # one ticket per loan: the empty loan first
     assert raised(empty).amount == 2000 and raised(half_funded).amount == 7000
@@ -115,9 +137,13 @@ def test_the_last_gap_is_filled_exactly(loans, make_user, lend) -> None:
 
 @pytest.mark.parametrize(
     ("data", "field"),
-    [({"countries": "Senegal"}, "countries"), ({"categories": ["weapons"]}, "categories"),
-     ({"max_risk_rating": "9"}, "max_risk_rating"), ({"idle_days": "0"}, "idle_days"),
-     ({"max_term_months": "forever"}, "max_term_months")],
+    [
+        ({"countries": "Senegal"}, "countries"),
+        ({"categories": ["weapons"]}, "categories"),
+        ({"max_risk_rating": "9"}, "max_risk_rating"),
+        ({"idle_days": "0"}, "idle_days"),
+        ({"max_term_months": "forever"}, "max_term_months"),
+    ],
 )
 def test_bad_settings_are_refused(site, make_user, data, field) -> None:
     from tontine_loan.autolend import save_settings, settings_of
@@ -146,11 +172,25 @@ def test_the_settings_page(site, make_user, login, form_post) -> None:
     client = site.test_client()
     login(client, user)
     assert client.get("/my/loans/auto").status_code == 200
-    bad = form_post(client, "/my/loans/auto", data={"enabled": "y", "countries": "France", "idle_days": "90"})
+    bad = form_post(
+        client, "/my/loans/auto", data={"enabled": "y", "countries": "France", "idle_days": "90"}
+    )
     assert bad.status_code == 400 and "two-letter codes" in bad.get_data(as_text=True)
-    good = form_post(client, "/my/loans/auto", data={"enabled": "y", "countries": "sn,ml",
-                                                     "categories": ["food", "business"], "idle_days": "60"})
+    good = form_post(
+        client,
+        "/my/loans/auto",
+        data={
+            "enabled": "y",
+            "countries": "sn,ml",
+            "categories": ["food", "business"],
+            "idle_days": "60",
+        },
+    )
     assert good.status_code == 303
     setting = settings_of(user.id)
     assert (setting.enabled, setting.countries, setting.categories, setting.idle_days) == (
-        True, "ML,SN", "business,food", 60)
+        True,
+        "ML,SN",
+        "business,food",
+        60,
+    )

@@ -20,8 +20,12 @@ def site(loan_db_app, make_user, make_project):
     partner = create_partner(admin, name="Kigali Credit", country="RW", borrower_rate="18")
     staff = make_user()
     add_staff(admin, partner.id, staff)
-    project = make_project(owner=staff, funding_model="loan", goal=600,
-                           terms={"term_months": 6, "partner_id": partner.id})
+    project = make_project(
+        owner=staff,
+        funding_model="loan",
+        goal=600,
+        terms={"term_months": 6, "partner_id": partner.id},
+    )
     return staff, project
 
 
@@ -37,11 +41,17 @@ def test_fund_disburse_repay_and_complete(site, lend, make_user) -> None:
     record_repayment(project.id, staff, amount="100", paid_on=date(2026, 2, 5), idempotency_key="1")
     record_repayment(project.id, staff, amount="500", paid_on=date(2026, 5, 5), idempotency_key="2")
     assert get_project(project.id).state == "completed"
-    assert [balance(AccountKind.SUPPORTER_BALANCE, u.id, "EUR").amount for u in lenders] == [30000, 20000, 10000]
+    assert [balance(AccountKind.SUPPORTER_BALANCE, u.id, "EUR").amount for u in lenders] == [
+        30000,
+        20000,
+        10000,
+    ]
     assert trial_balance() == {"EUR": 0}
 
 
-def test_fifty_lenders_racing_for_the_last_200_euros_never_over_fund(loan_db_app, site, lend, make_user) -> None:
+def test_fifty_lenders_racing_for_the_last_200_euros_never_over_fund(
+    loan_db_app, site, lend, make_user
+) -> None:
     from tontine.db import db
     from tontine.funding import ContributionRefused
     from tontine.projects.services import get_project, raised

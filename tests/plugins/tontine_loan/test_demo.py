@@ -28,17 +28,31 @@ def test_demo_data_covers_every_state_and_loads_once(make_app) -> None:
     from tontine.projects.models import Project
     from tontine_loan.models import FieldPartner, LendingTeam, Repayment
 
-    app = make_app(plugins=["loan", "manual", "balance"], PAYMENT_PROVIDERS=["manual", "balance"],
-                   LOAN={"min_ticket": "20", "ticket_step": "5"})
+    app = make_app(
+        plugins=["loan", "manual", "balance"],
+        PAYMENT_PROVIDERS=["manual", "balance"],
+        LOAN={"min_ticket": "20", "ticket_step": "5"},
+    )
     with app.app_context():
         load_demo_data()
         states = Counter(db.session.scalars(select(Project.state)).all())
         assert sum(states.values()) == 30
-        for state in ("in_review", "open", "failed", "funded", "running", "delinquent", "completed", "defaulted"):
+        for state in (
+            "in_review",
+            "open",
+            "failed",
+            "funded",
+            "running",
+            "delinquent",
+            "completed",
+            "defaulted",
+        ):
             assert states[state] >= 1, (state, states)
         assert db.session.scalar(select(func.count()).select_from(FieldPartner)) == 3
         assert db.session.scalar(select(func.count()).select_from(LendingTeam)) == 3
-        first, last = db.session.execute(select(func.min(Repayment.paid_on), func.max(Repayment.paid_on))).one()
+        first, last = db.session.execute(
+            select(func.min(Repayment.paid_on), func.max(Repayment.paid_on))
+        ).one()
         assert (last - first).days >= 300  # a year of repayment history
         assert set(trial_balance().values()) == {0}
         repayments = db.session.scalar(select(func.count()).select_from(Repayment))
@@ -47,5 +61,7 @@ def test_demo_data_covers_every_state_and_loads_once(make_app) -> None:
         assert db.session.scalar(select(func.count()).select_from(Repayment)) == repayments
         client = app.test_client()
         assert client.get("/partners/").status_code == 200
-        for project_id in db.session.scalars(select(Project.id).where(Project.state != "in_review")):
+        for project_id in db.session.scalars(
+            select(Project.id).where(Project.state != "in_review")
+        ):
             assert client.get(f"/projects/{project_id}").status_code == 200

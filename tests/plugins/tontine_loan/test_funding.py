@@ -11,8 +11,15 @@ from tontine.funding import ContributionRefused
 
 
 def test_terms_from_a_form_are_cleaned_and_defaulted(make_loan) -> None:
-    project = make_loan(term_months="18", grace_months="", lender_rate="0", borrower_rate="24,5 %",
-                        disbursal_date="2026-12-01", local_currency="xof", state="draft")
+    project = make_loan(
+        term_months="18",
+        grace_months="",
+        lender_rate="0",
+        borrower_rate="24,5 %",
+        disbursal_date="2026-12-01",
+        local_currency="xof",
+        state="draft",
+    )
     terms = project.terms
     assert terms["term_months"] == 18
     assert terms["grace_months"] == 0
@@ -41,7 +48,11 @@ def test_an_interest_bearing_loan_defaults_to_an_annuity(make_loan) -> None:
         ({"grace_months": 12}, "terms.grace_months", "shorter than the term"),
         ({"method": "zero_interest", "lender_rate": "3"}, "terms.method", "0 %"),
         ({"repayment_frequency": "weekly"}, "terms.repayment_frequency", "monthly"),
-        ({"loss_liability": "partner", "partner_id": None}, "terms.loss_liability", "field partner"),
+        (
+            {"loss_liability": "partner", "partner_id": None},
+            "terms.loss_liability",
+            "field partner",
+        ),
         ({"partner_id": 9999}, "terms.partner_id", "field partner"),
         ({"lender_rate": "150"}, "terms.lender_rate", "between 0 and 100"),
         ({"funding": "maybe"}, "terms.funding", "fixed"),
@@ -84,8 +95,14 @@ def test_the_instance_sets_the_ticket_rules(make_loan_app, make_user, admin_fact
 
         lender = make_user()
         with pytest.raises(ContributionRefused, match="steps of 25.00 EUR"):
-            contribute(project_id=project.id, supporter=lender, amount="30", provider_key="instant",
-                       idempotency_key="a", return_url="/")
+            contribute(
+                project_id=project.id,
+                supporter=lender,
+                amount="30",
+                provider_key="instant",
+                idempotency_key="a",
+                return_url="/",
+            )
 
 
 @pytest.fixture
@@ -99,8 +116,12 @@ def admin_factory(make_user, make_project):
         partner = create_partner(admin, name="Partner", country="ML")
         staff = make_user()
         add_staff(admin, partner.id, staff)
-        return make_project(owner=staff, funding_model="loan", goal=500,
-                            terms={"term_months": 6, "partner_id": partner.id})
+        return make_project(
+            owner=staff,
+            funding_model="loan",
+            goal=500,
+            terms={"term_months": 6, "partner_id": partner.id},
+        )
 
     return factory
 
@@ -115,7 +136,9 @@ def test_a_loan_never_takes_more_than_asked(make_loan, lend) -> None:
         lend(project, "20")
 
 
-def test_a_fully_funded_loan_closes_at_once_with_each_lenders_share(make_loan, lend, make_user) -> None:
+def test_a_fully_funded_loan_closes_at_once_with_each_lenders_share(
+    make_loan, lend, make_user
+) -> None:
     from tontine_loan.services import get_loan, shares_of
 
     project = make_loan(goal=100)
@@ -188,8 +211,15 @@ def test_the_state_table_has_delinquent_and_defaulted(loan_app) -> None:
 def test_listing_terms_are_a_schema_org_loan(make_loan) -> None:
     from tontine.projects.services import funding_model
 
-    project = make_loan(goal=1200, lender_rate="0", borrower_rate="22", grace_months=2,
-                        repayment_frequency="quarterly", local_currency="XOF", state="draft")
+    project = make_loan(
+        goal=1200,
+        lender_rate="0",
+        borrower_rate="22",
+        grace_months=2,
+        repayment_frequency="quarterly",
+        local_currency="XOF",
+        state="draft",
+    )
     listing = funding_model(project).listing_terms(project)
     assert listing["@type"] == "LoanOrCredit"
     assert listing["amount"] == {"@type": "MonetaryAmount", "value": "1200.00", "currency": "EUR"}
@@ -203,7 +233,9 @@ def test_listing_terms_are_a_schema_org_loan(make_loan) -> None:
     assert Decimal(listing["amount"]["value"]) == Decimal(1200)
 
 
-def test_only_the_partners_staff_list_loans_through_it(make_project, make_user, partner, staff) -> None:
+def test_only_the_partners_staff_list_loans_through_it(
+    make_project, make_user, partner, staff
+) -> None:
     from sqlalchemy import func, select
 
     from tontine.db import db
@@ -212,16 +244,28 @@ def test_only_the_partners_staff_list_loans_through_it(make_project, make_user, 
     outsider = make_user(roles=("supporter", "project_owner"))
     before = db.session.scalar(select(func.count()).select_from(Project))
     with pytest.raises(DomainError, match="Only the staff of Sahel Microfinance") as caught:
-        make_project(owner=outsider, funding_model="loan", goal=500,
-                     terms={"term_months": 6, "partner_id": partner.id}, state="draft")
+        make_project(
+            owner=outsider,
+            funding_model="loan",
+            goal=500,
+            terms={"term_months": 6, "partner_id": partner.id},
+            state="draft",
+        )
     assert caught.value.status == 403
     assert db.session.scalar(select(func.count()).select_from(Project)) == before
-    listed = make_project(owner=staff, funding_model="loan", goal=500,
-                          terms={"term_months": 6, "partner_id": partner.id}, state="draft")
+    listed = make_project(
+        owner=staff,
+        funding_model="loan",
+        goal=500,
+        terms={"term_months": 6, "partner_id": partner.id},
+        state="draft",
+    )
     assert listed.organization_id == partner.organization_id
 
 
-def test_another_staff_member_can_post_the_loans_journal(make_loan, make_user, admin, partner) -> None:
+def test_another_staff_member_can_post_the_loans_journal(
+    make_loan, make_user, admin, partner
+) -> None:
     from tontine.projects.services import post_update
     from tontine_loan.partners import add_staff
 
@@ -234,9 +278,14 @@ def test_another_staff_member_can_post_the_loans_journal(make_loan, make_user, a
 
 @pytest.mark.parametrize(
     ("fields", "field"),
-    [({"name": " "}, "name"), ({"country": "Senegal"}, "country"), ({"borrower_rate": "lots"}, "borrower_rate"),
-     ({"borrower_rate": "250"}, "borrower_rate"), ({"risk_rating": "7"}, "risk_rating"),
-     ({"website": "javascript:alert(1)"}, "website")],
+    [
+        ({"name": " "}, "name"),
+        ({"country": "Senegal"}, "country"),
+        ({"borrower_rate": "lots"}, "borrower_rate"),
+        ({"borrower_rate": "250"}, "borrower_rate"),
+        ({"risk_rating": "7"}, "risk_rating"),
+        ({"website": "javascript:alert(1)"}, "website"),
+    ],
 )
 def test_bad_partner_details_are_refused(loan_app, admin, fields, field) -> None:
     from tontine.errors import DomainError as Refused

@@ -10,7 +10,9 @@ def _loan_diffs(app):
     from tontine.db import Base, db
 
     with db.engine.connect() as conn:
-        diffs = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+        diffs = compare_metadata(
+            MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata
+        )
 
     return [d for d in diffs if "loan" in repr(d)]
 
@@ -30,5 +32,13 @@ def test_the_branch_matches_the_models_and_is_reversible(make_loan_app) -> None:
         assert not [t for t in inspect(db.engine).get_table_names() if t.startswith("loan")]
         upgrade(app)
         db.engine.dispose()
-        assert {"loans", "loan_partners", "loan_shares", "loan_instalments", "loan_repayments",
-                "loan_repayment_parts", "loan_teams", "loan_auto_lending"} <= set(inspect(db.engine).get_table_names())
+        assert {
+            "loans",
+            "loan_partners",
+            "loan_shares",
+            "loan_instalments",
+            "loan_repayments",
+            "loan_repayment_parts",
+            "loan_teams",
+            "loan_auto_lending",
+        } <= set(inspect(db.engine).get_table_names())

@@ -51,7 +51,10 @@ def test_five_percent_thirty_six_months_golden_table() -> None:
     assert [(i.principal, i.interest) for i in schedule] == reference_annuity(10000, 5, 36)
     # A few rows checked by hand: 10 000 × 5 %/12 = 41.67 of interest; payment 299.71.
     assert (schedule[0].principal, schedule[0].interest, schedule[0].remaining) == (
-        Decimal("258.04"), Decimal("41.67"), Decimal("9741.96"))
+        Decimal("258.04"),
+        Decimal("41.67"),
+        Decimal("9741.96"),
+    )
     # 9 741.96 × 0.05/12 = 40.5915 → 40.59; 299.71 − 40.59 = 259.12.
     assert (schedule[1].principal, schedule[1].interest) == (Decimal("259.12"), Decimal("40.59"))
     # The last instalment pays off what is left: 298.45 + 298.45 × 0.05/12 = 1.24.
@@ -64,8 +67,12 @@ def test_five_percent_thirty_six_months_golden_table() -> None:
     ("principal", "percent", "months"),
     [(1000, 5, 12), (10000, 5, 36), (2500, 12, 24), (750, 3, 7), (123456, 7, 120)],
 )
-def test_annuity_payment_is_the_standard_formula_to_the_cent(principal: int, percent: int, months: int) -> None:
-    schedule = build_schedule(Decimal(principal), Decimal(percent) / 100, months, "annuity", start=START)
+def test_annuity_payment_is_the_standard_formula_to_the_cent(
+    principal: int, percent: int, months: int
+) -> None:
+    schedule = build_schedule(
+        Decimal(principal), Decimal(percent) / 100, months, "annuity", start=START
+    )
     r = Fraction(percent, 1200)
     expected = cents(Fraction(principal) * r / (1 - (1 + r) ** -months))
     assert {i.total for i in schedule[:-1]} == {expected}
@@ -73,10 +80,13 @@ def test_annuity_payment_is_the_standard_formula_to_the_cent(principal: int, per
 
 
 def test_grace_months_are_interest_only() -> None:
-    schedule = build_schedule(Decimal(10000), Decimal("0.05"), 36, "equal_principal",
-                              grace_months=3, start=START)
+    schedule = build_schedule(
+        Decimal(10000), Decimal("0.05"), 36, "equal_principal", grace_months=3, start=START
+    )
     assert len(schedule) == 36
-    assert [(i.principal, i.interest) for i in schedule[:3]] == [(Decimal("0.00"), Decimal("41.67"))] * 3
+    assert [(i.principal, i.interest) for i in schedule[:3]] == [
+        (Decimal("0.00"), Decimal("41.67"))
+    ] * 3
     # 10 000 / 33 amortizing months = 303.03; the last takes 303.04.
     assert {i.principal for i in schedule[3:-1]} == {Decimal("303.03")}
     assert schedule[-1].principal == Decimal("303.04")
@@ -85,7 +95,9 @@ def test_grace_months_are_interest_only() -> None:
 
 
 def test_annuity_after_grace_amortizes_over_the_remaining_months() -> None:
-    schedule = build_schedule(Decimal(1000), Decimal("0.12"), 12, "annuity", grace_months=2, start=START)
+    schedule = build_schedule(
+        Decimal(1000), Decimal("0.12"), 12, "annuity", grace_months=2, start=START
+    )
     assert all(i.principal == 0 and i.interest == Decimal("10.00") for i in schedule[:2])
     r = Fraction(1, 100)
     payment = cents(1000 * r / (1 - (1 + r) ** -10))
@@ -93,7 +105,9 @@ def test_annuity_after_grace_amortizes_over_the_remaining_months() -> None:
 
 
 def test_xof_has_no_minor_unit() -> None:
-    schedule = build_schedule(Decimal(500000), Decimal("0.05"), 12, "annuity", currency="XOF", start=START)
+    schedule = build_schedule(
+        Decimal(500000), Decimal("0.05"), 12, "annuity", currency="XOF", start=START
+    )
     assert all(i.principal == i.principal.to_integral_value() for i in schedule)
     assert str(schedule[0].interest) == "2083"  # 500 000 × 0.05/12 = 2 083.33
     assert totals(schedule)[0] == Decimal(500000)
@@ -102,12 +116,22 @@ def test_xof_has_no_minor_unit() -> None:
 
 
 def test_actual_365_counts_the_days_of_each_month() -> None:
-    schedule = build_schedule(Decimal(36500), Decimal("0.10"), 3, "equal_principal",
-                              start=date(2026, 1, 1), day_count="actual/365")
+    schedule = build_schedule(
+        Decimal(36500),
+        Decimal("0.10"),
+        3,
+        "equal_principal",
+        start=date(2026, 1, 1),
+        day_count="actual/365",
+    )
     # January has 31 days, February 28: 36 500 × 10 % × 31/365 = 310; × 28/365 on 24 333.34.
     assert schedule[0].interest == Decimal("310.00")
-    assert schedule[1].interest == (Decimal("24333.34") * Decimal("0.10") * 28 / 365).quantize(Decimal("0.01"))
-    thirty = build_schedule(Decimal(36500), Decimal("0.10"), 3, "equal_principal", start=date(2026, 1, 1))
+    assert schedule[1].interest == (Decimal("24333.34") * Decimal("0.10") * 28 / 365).quantize(
+        Decimal("0.01")
+    )
+    thirty = build_schedule(
+        Decimal(36500), Decimal("0.10"), 3, "equal_principal", start=date(2026, 1, 1)
+    )
     assert thirty[0].interest == Decimal("304.17")
 
 
@@ -131,7 +155,12 @@ def test_due_dates_keep_the_day_and_clamp_to_month_end() -> None:
     ],
 )
 def test_bad_terms_are_refused_with_a_clear_message(kwargs: dict, message: str) -> None:
-    args = {"principal": Decimal(1000), "annual_rate": Decimal(0), "months": 12, "method": "annuity"}
+    args = {
+        "principal": Decimal(1000),
+        "annual_rate": Decimal(0),
+        "months": 12,
+        "method": "annuity",
+    }
     args.update(kwargs)
     with pytest.raises(ScheduleError, match=message):
         build_schedule(**args)
@@ -149,8 +178,14 @@ def test_bad_terms_are_refused_with_a_clear_message(kwargs: dict, message: str) 
     day=st.integers(min_value=1, max_value=31),
 )
 def test_instalments_always_add_up_exactly(
-    principal: int, rate_bp: int, months: int, grace: int, method: str, currency: str,
-    day_count: str, day: int,
+    principal: int,
+    rate_bp: int,
+    months: int,
+    grace: int,
+    method: str,
+    currency: str,
+    day_count: str,
+    day: int,
 ) -> None:
     from tontine.money import Money
 
@@ -158,7 +193,9 @@ def test_instalments_always_add_up_exactly(
     rate = Decimal(0) if method == "zero_interest" else Decimal(rate_bp) / 10000
     lent = Money(principal, currency).to_decimal()
     start = date(2026, 1, day)
-    schedule = build_schedule(lent, rate, months, method, grace, start, currency, day_count=day_count)
+    schedule = build_schedule(
+        lent, rate, months, method, grace, start, currency, day_count=day_count
+    )
     assert len(schedule) == months
     principal_sum, interest_sum = totals(schedule)
     assert principal_sum == lent

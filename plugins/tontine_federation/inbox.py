@@ -44,6 +44,7 @@ from tontine_federation.signatures import (
     MalformedSignature,
     Policy,
     PublicKey,
+    SignatureMismatch,
     SignatureRejected,
     SignedRequest,
     load_public_key,
@@ -265,10 +266,10 @@ def _receive(
     keys = KeyDirectory()
     try:
         verify(request, keys, policy)
-    except SignatureRejected:
+    except SignatureMismatch:
         if not keys.from_cache:
             raise
-        keys = KeyDirectory(use_cache=False)
+        keys = KeyDirectory(use_cache=False)  # the peer may have rotated its key
         verify(request, keys, policy)
     signer = keys.owner
     assert signer is not None

@@ -60,6 +60,10 @@ class SignatureRejected(DomainError):
     status = 401
 
 
+class SignatureMismatch(SignatureRejected):
+    """Well-formed and within policy, but the key does not verify it (perhaps a rotated key)."""
+
+
 class MalformedSignature(SignatureRejected):
     """A signature or digest header we cannot parse (400)."""
 
@@ -359,7 +363,7 @@ def _verify_cavage(
         else:
             raise SignatureRejected("the key does not match the signature algorithm")
     except CryptoInvalidSignature as exc:
-        raise SignatureRejected("the signature does not verify") from exc
+        raise SignatureMismatch("the signature does not verify") from exc
     return Verified(params["keyId"], "cavage", algorithm, tuple(covered))
 
 
@@ -464,7 +468,7 @@ def _verify_rfc9421(request: SignedRequest, key_lookup: KeyLookup, policy: Polic
             break
         except HMSInvalidSignature as exc:
             if algorithm == candidates[-1]:
-                raise SignatureRejected(f"the signature does not verify: {exc}") from exc
+                raise SignatureMismatch(f"the signature does not verify: {exc}") from exc
         except HTTPMessageSignaturesException as exc:
             raise MalformedSignature(f"malformed signature: {exc}") from exc
     return Verified(key_id, "rfc9421", algorithm, tuple(covered))

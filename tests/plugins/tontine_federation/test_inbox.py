@@ -555,3 +555,28 @@ def test_actor_with_several_keys(site, web, peer, remote) -> None:  # type: igno
     ]
     remote.serve("/users/site", doc)
     assert send(web, peer, follow(peer)).status_code == 202
+
+
+def test_rotated_key_is_fetched_again(site, web, peer, remote) -> None:  # type: ignore[no-untyped-def]
+    from cryptography.hazmat.primitives.asymmetric import rsa as rsa_keys
+
+    from tontine_federation.signatures import public_key_pem
+
+    assert send(web, peer, follow(peer)).status_code == 202  # the key is now known
+    peer.key = rsa_keys.generate_private_key(public_exponent=65537, key_size=2048)
+    peer.document["publicKey"]["publicKeyPem"] = public_key_pem(peer.key)
+    remote.serve("/users/site", peer.document)
+    fetched = len(remote.hits)
+    assert send(web, peer, follow(peer, 2)).status_code == 202
+    assert len(remote.hits) == fetched + 1
+
+
+def test_policy_failures_with_a_known_key_fetch_nothing(site, web, peer, remote) -> None:  # type: ignore[no-untyped-def]
+    assert send(web, peer, follow(peer)).status_code == 202
+    fetched = len(remote.hits)
+    body = json.dumps(follow(peer, 3)).encode()
+    stale = sign_cavage(
+        peer.key, peer.key_id, "POST", INBOX, {}, body, now=datetime.now(UTC) - timedelta(hours=3)
+    )
+    refused(web, body, stale, 401)
+    assert len(remote.hits) == fetched

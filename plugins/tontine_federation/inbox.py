@@ -397,7 +397,7 @@ def accept_follower(peer: Peer) -> None:
         create, _ = outbox.record(
             f"{urls.listing(project.id)}#create", "Create", project_id=project.id
         )
-        outbox.deliver_to(create, [peer.delivery_inbox])
+        outbox.deliver_to(create, [peer.delivery_inbox], occasion=accept_id[-24:])
 
 
 def on_accept(

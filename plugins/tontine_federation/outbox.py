@@ -112,9 +112,16 @@ def put_off(inboxes: list[str], now: datetime) -> dict[str, datetime]:
 
 
 def deliver_to(
-    activity: OutgoingActivity, inboxes: list[str], run_at: datetime | None = None
+    activity: OutgoingActivity,
+    inboxes: list[str],
+    run_at: datetime | None = None,
+    occasion: str = "",
 ) -> None:
-    """One job per inbox (a second call for the same pair adds nothing); see ``put_off``."""
+    """One job per inbox (a second call for the same pair adds nothing); see ``put_off``.
+
+    ``occasion`` sends the same activity to the same inbox again for a new reason (a peer
+    that follows again gets the open listings again).
+    """
     targets = list(dict.fromkeys(inboxes))
     later = put_off(targets, utcnow())
     for inbox in targets:
@@ -124,7 +131,7 @@ def deliver_to(
             DELIVER,
             {"activity": activity.id, "inbox": inbox},
             run_at=max(when, run_at) if when and run_at else when or run_at,
-            dedupe_key=f"fed:{activity.id}:{digest}",
+            dedupe_key=f"fed:{activity.id}:{digest}:{occasion}"[:160],
             max_attempts=DELIVERY_ATTEMPTS,
         )
 

@@ -580,3 +580,22 @@ def test_policy_failures_with_a_known_key_fetch_nothing(site, web, peer, remote)
     )
     refused(web, body, stale, 401)
     assert len(remote.hits) == fetched
+
+
+def test_a_peer_following_again_gets_the_open_listings_again(site, web, peer, make_project) -> None:  # type: ignore[no-untyped-def]
+    make_project()
+
+    def creates() -> int:
+        db.session.expire_all()
+        return sum(
+            1
+            for job in db.session.scalars(select(Job)).all()
+            if job.kind == "federation_deliver"
+            and job.payload["inbox"] == f"{peer.stub.base}/inbox"
+        )
+
+    send(web, peer, follow(peer, 1))
+    assert creates() == 1
+    send(web, peer, activity(peer, "Undo", follow(peer, 1)))
+    send(web, peer, follow(peer, 2))
+    assert creates() == 2

@@ -163,6 +163,26 @@ MEKONG = (
     ("Leakena", "food", "Palm sugar", "makes palm sugar and needs new pans"),
 )
 
+#: The demo's men (every other borrower is a woman, as most micro-loans go to women).
+GENDER_OF = {
+    name: "man"
+    for name in (
+        "Moussa",
+        "Ibrahima",
+        "Ousmane",
+        "Babacar",
+        "Juan",
+        "Wilber",
+        "Percy",
+        "Hilario",
+        "Edgar",
+        "Dara",
+        "Borey",
+        "Piseth",
+        "Sophal",
+    )
+}
+
 LENDERS = (
     ("Claire Martin", "claire"),
     ("Thomas Bernard", "thomas"),
@@ -370,6 +390,7 @@ def load() -> str:
                 continue
             goal = rng.choice((300, 400, 500, 600, 800, 1000, 1200))
             terms = {
+                "borrower_gender": GENDER_OF.get(first_name, "woman"),
                 "term_months": term,
                 "partner_id": partner.id,
                 "borrower_rate": info.borrower_rate,

@@ -251,6 +251,7 @@ def browse_loans(
     country: str = "",
     category: str = "",
     partner_id: int | None = None,
+    gender: str = "",
     sort: str = "ending",
     limit: int = PAGE_SIZE,
 ) -> list[Project]:
@@ -266,6 +267,8 @@ def browse_loans(
         query = query.where(Project.category == category)
     if partner_id is not None:
         query = query.where(Project.terms["partner_id"].as_integer() == partner_id)
+    if gender:
+        query = query.where(Project.terms["borrower_gender"].as_string() == gender)
     query = query.order_by(
         Project.id.desc() if sort == "newest" else Project.deadline.asc(), Project.id
     )

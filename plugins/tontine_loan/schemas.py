@@ -32,6 +32,9 @@ FREQUENCIES = ("monthly", "quarterly", "at_end", "irregular")
 LOSS_LIABILITY = ("lenders", "partner")
 CURRENCY_RISK = ("partner_covers", "shared_beyond_10pct")
 FUNDING = ("fixed", "flexible")
+#: Who borrows, for lenders who choose (Kiva and Babyloan show it): shown only with consent,
+#: like the borrower's name and photo.
+GENDERS = ("woman", "man", "group")
 MAX_TERM_MONTHS = 360
 
 
@@ -157,6 +160,11 @@ class LoanTermsSchema(Schema):
             FUNDING, error=_l("Funding is fixed (refunded unless fully funded) or flexible.")
         ),
     )
+    borrower_gender = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.OneOf(GENDERS, error=_l("The borrower is a woman, a man, or a group.")),
+    )
     local_currency = fields.String(
         load_default=None,
         allow_none=True,
@@ -269,6 +277,7 @@ class LoanTermsSchema(Schema):
         if isinstance(data.get("disbursal_date"), date):
             data["disbursal_date"] = data["disbursal_date"].isoformat()
         for key in (
+            "borrower_gender",
             "disbursal_date",
             "partner_id",
             "local_currency",

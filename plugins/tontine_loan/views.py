@@ -42,6 +42,7 @@ from tontine_loan.forms import (
 from tontine_loan.funding import ticket_rules
 from tontine_loan.models import FieldPartner, LenderShare, Loan, Repayment
 from tontine_loan.schedule import ScheduleError, build_schedule
+from tontine_loan.schemas import GENDERS
 
 bp = Blueprint("loan", __name__, template_folder="templates")
 
@@ -612,8 +613,11 @@ def browse():  # type: ignore[no-untyped-def]
     ):
         raise DomainError(_("Unknown filter: choose from the lists."), status=400)
     partner_id = int(partner_arg) if partner_arg else None
+    gender = args.get("gender") or ""
+    if gender and gender not in GENDERS:
+        raise DomainError(_("Unknown filter: choose from the lists."), status=400)
     projects = reports.browse_loans(
-        country=country, category=category, partner_id=partner_id, sort=sort
+        country=country, category=category, partner_id=partner_id, sort=sort, gender=gender
     )
     partners = db.session.scalars(
         select(FieldPartner).where(FieldPartner.active.is_(True)).order_by(FieldPartner.id)
@@ -624,5 +628,11 @@ def browse():  # type: ignore[no-untyped-def]
         countries=reports.loan_countries(),
         categories=[c for c in category_choices() if c[0]],
         partners=partners,
-        chosen={"country": country, "category": category, "partner": partner_id, "sort": sort},
+        chosen={
+            "country": country,
+            "category": category,
+            "partner": partner_id,
+            "gender": gender,
+            "sort": sort,
+        },
     )

@@ -58,6 +58,7 @@ def test_an_interest_bearing_loan_defaults_to_an_annuity(make_loan) -> None:
         ({"funding": "maybe"}, "terms.funding", "fixed"),
         ({"local_currency": "XXQ"}, "terms.local_currency", "ISO 4217"),
         ({"colour": "blue"}, "terms.colour", "Unknown field"),
+        ({"borrower_gender": "robot"}, "terms.borrower_gender", "woman, a man, or a group"),
     ],
 )
 def test_bad_terms_are_refused_with_a_clear_message(make_loan, terms, field, message) -> None:

@@ -354,7 +354,7 @@ def test_browse_loans_by_country_sector_partner_and_time_left(
     add_staff(admin, sahel.id, staff)
     add_staff(admin, andes.id, staff)
 
-    def loan(title, partner, country, category, days):
+    def loan(title, partner, country, category, days, gender="woman"):
         return make_project(
             owner=staff,
             funding_model="loan",
@@ -363,10 +363,10 @@ def test_browse_loans_by_country_sector_partner_and_time_left(
             country=country,
             category=category,
             days=days,
-            terms={"term_months": 6, "partner_id": partner.id},
+            terms={"term_months": 6, "partner_id": partner.id, "borrower_gender": gender},
         )
 
-    loan("Seeds for Moussa", sahel, "SN", "food", 20)
+    loan("Seeds for Moussa", sahel, "SN", "food", 20, gender="man")
     loan("A loom for Rosa", andes, "PE", "business", 5)
     loan("An oven for Khady", sahel, "SN", "business", 10)
     client = site.test_client()
@@ -384,6 +384,9 @@ def test_browse_loans_by_country_sector_partner_and_time_left(
     )
     html = client.get(f"/loans/?partner={andes.id}").get_data(as_text=True)
     assert "A loom for Rosa" in html and "Khady" not in html
+    html = client.get("/loans/?gender=man").get_data(as_text=True)
+    assert "Seeds for Moussa" in html and "Khady" not in html and "Rosa" not in html
+    assert client.get("/loans/?gender=robot").status_code == 400
     assert client.get("/loans/?sort=cheapest").status_code == 400
     assert client.get("/loans/?country=Senegal").status_code == 400
     assert client.get("/loans/?partner=x").status_code == 400

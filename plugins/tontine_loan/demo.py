@@ -226,6 +226,17 @@ PLAN = (
 EXTRA = {0: "in_review", 1: "failed"}  # per partner index: one more, replacing the last open loan
 
 
+def _photo(name: str) -> str | None:
+    """A drawn portrait stored like an upload (None when the site has no storage)."""
+    try:
+        from tontine.storage import save_image
+    except ImportError:
+        return None
+    from tontine_loan.pictures import portrait
+
+    return save_image(portrait(name))
+
+
 def _lender_email(slug: str) -> str:
     return f"{slug}@lenders.demo.example.org"
 
@@ -418,6 +429,7 @@ def load() -> str:
                     "funding_model": "loan",
                     "terms": terms,
                     "person_name": first_name,
+                    "photo": _photo(first_name),
                 },
             )
             created += 1

@@ -61,6 +61,10 @@ def test_demo_data_covers_every_state_and_loads_once(make_app) -> None:
         assert db.session.scalar(select(func.count()).select_from(Repayment)) == repayments
         client = app.test_client()
         assert client.get("/partners/").status_code == 200
+        photos = db.session.scalars(select(Project.photo)).all()
+        assert all(photos)
+        picture = client.get(f"/media/{photos[0]}")
+        assert picture.status_code == 200 and picture.mimetype.startswith("image/")
         for project_id in db.session.scalars(
             select(Project.id).where(Project.state != "in_review")
         ):

@@ -6,8 +6,9 @@ exempt from CSRF.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, request
 
+from tontine.errors import problem
 from tontine_federation.inbox import receive
 from tontine_federation.signatures import SignedRequest
 
@@ -28,9 +29,7 @@ def inbox() -> Response:
     )
     if outcome.status < 300:
         return Response(status=outcome.status)
-    response = jsonify({"type": "about:blank", "title": outcome.message, "status": outcome.status})
-    response.status_code = outcome.status
-    response.mimetype = "application/problem+json"
+    response = problem(outcome.status, outcome.message)
     if outcome.retry_after is not None:
         response.headers["Retry-After"] = str(outcome.retry_after)
     return response

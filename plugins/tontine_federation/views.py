@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from tontine.db import db
+from tontine.errors import problem
 from tontine.extensions import registry
 from tontine_federation import actor, urls
 from tontine_federation.contexts import TONTINE_CONTEXT_URL, bundled
@@ -33,11 +34,9 @@ def _json(document: Any, media_type: str, status: int = 200) -> Response:
 
 
 def _problem(status: int, title: str) -> Response:
-    return _json(
-        {"type": "about:blank", "title": title, "status": status},
-        "application/problem+json",
-        status,
-    )
+    response = problem(status, title)
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
 
 
 @bp.get("/.well-known/webfinger")

@@ -281,7 +281,7 @@ def _receive(
         raise RemoteRefused("the activity id is on another origin", status=403)
 
     fetched = None
-    if kind == "Announce":
+    if needs_fetch(activity, signer):
         if _already_received(activity_id):
             return Outcome(202, "already received")
         fetched = prefetch(activity, signer)
@@ -303,10 +303,21 @@ def _already_received(activity_id: str) -> bool:
     )
 
 
+def needs_fetch(activity: dict[str, Any], signer: RemoteActor) -> bool:
+    """An Announce (of anything), or an Update of the sender's own actor."""
+    kind = activity.get("type")
+    return kind == "Announce" or (kind == "Update" and id_of(activity.get("object")) == signer.id)
+
+
 def prefetch(activity: dict[str, Any], signer: RemoteActor) -> dict[str, Any] | None:
-    """Network work before the transaction: an Announce's object, from its own origin."""
-    if activity.get("type") != "Announce":
-        return None
+    """Network work before the transaction, from the object's own origin (rule 3).
+
+    An Announce's object; or, for an Update of the actor itself, the actor as its server
+    serves it now (its name, inboxes or key may have changed).
+    """
+    if activity.get("type") == "Update":
+        fresh = fetch_actor(signer.id)
+        return {"actor": fresh}
     object_id = id_of(activity.get("object"))
     object_origin = origin(object_id)
     if object_id is None or object_origin is None:
@@ -456,6 +467,11 @@ def on_create_or_update(
     sender_origin: str,
     fetched: dict[str, Any] | None = None,
 ) -> None:
+    if fetched is not None and isinstance(fetched.get("actor"), RemoteActor):
+        known = db.session.scalars(select(Peer).where(Peer.actor_id == signer.id)).first()
+        if known is not None:
+            _peer(fetched["actor"])  # the sender's actor, as fetched from its origin
+        return
     page = activity.get("object")
     if not isinstance(page, dict):
         raise RemoteRefused("Create and Update carry the object")

@@ -599,3 +599,13 @@ def test_a_peer_following_again_gets_the_open_listings_again(site, web, peer, ma
     send(web, peer, activity(peer, "Undo", follow(peer, 1)))
     send(web, peer, follow(peer, 2))
     assert creates() == 2
+
+
+def test_update_of_the_actor_refreshes_it_from_its_origin(site, web, peer, remote) -> None:  # type: ignore[no-untyped-def]
+    assert send(web, peer, follow(peer)).status_code == 202
+    peer.document["name"] = "Renamed site"
+    remote.serve("/users/site", peer.document)
+    forged = dict(peer.document, name="Forged in the activity")
+    assert send(web, peer, activity(peer, "Update", forged)).status_code == 202
+    db.session.expire_all()
+    assert db.session.scalars(select(Peer)).one().name == "Renamed site"

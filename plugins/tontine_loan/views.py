@@ -152,7 +152,17 @@ def loan_section(project: Project) -> dict[str, Any]:
         else []
     )
     minimum, step = ticket_rules(project.currency)
+    mine = None
+    if loan is not None and current_user.is_authenticated:
+        holding = next(
+            (h for h in reports.portfolio(current_user.id) if h.project.id == project.id), None
+        )
+        mine = holding
     return {
+        "mine": mine,
+        "admin_form": ActionForm()
+        if current_user.is_authenticated and current_user.is_admin
+        else None,
         "terms": terms,
         "partner": partner,
         "loan": loan,
@@ -636,3 +646,20 @@ def browse():  # type: ignore[no-untyped-def]
             "sort": sort,
         },
     )
+
+
+@bp.post("/loans/<int(max=2147483647):project_id>/default")
+@login_required
+def declare_default(project_id: int):  # type: ignore[no-untyped-def]
+    from flask import request
+
+    admin = _admin()
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        services.declare_default(project_id, admin, request.form.get("reason", ""))
+    except DomainError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(_("The loan is declared in default and what was owed is written off."), "success")
+    return redirect(url_for("projects.detail", project_id=project_id), code=303)

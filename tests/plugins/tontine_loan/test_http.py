@@ -243,6 +243,10 @@ def test_list_fund_disburse_repay_and_relend(site, make_user, login, form_post) 
     assert balances == [10000, 6667, 3333]
     assert trial_balance() == {"EUR": 0}
 
+    # Each lender sees their own share on the loan's page.
+    page = clients[1].get(f"/projects/{project.id}").get_data(as_text=True)
+    assert "You lent €100.00: €66.67 repaid so far, €33.33 to come." in page
+
     # The lender's portfolio and its CSV.
     html = clients[0].get("/my/loans").get_data(as_text=True)
     assert "A sewing machine for Fatou" in html and "€100.00" in html and "€50.00" in html
@@ -462,3 +466,42 @@ def test_garbage_in_every_form_gets_a_4xx_or_a_redirect_never_a_500(
         "/api/v1/loans/99999999999999999999/schedule",
     ):
         assert client.get(url).status_code == 404, url
+
+
+def test_an_admin_declares_a_default_from_the_loan_page(
+    site, make_user, make_project, login, form_post
+) -> None:
+    from datetime import date as day
+
+    from tontine.db import db
+    from tontine.projects.models import Project
+    from tontine_loan.partners import add_staff, create_partner
+    from tontine_loan.services import disburse
+
+    admin = make_user(roles=("admin",))
+    partner = create_partner(admin, name="Sahel", country="SN")
+    staff = make_user()
+    add_staff(admin, partner.id, staff)
+    project = make_project(
+        owner=staff,
+        funding_model="loan",
+        goal=100,
+        terms={"term_months": 6, "partner_id": partner.id},
+    )
+    lender = client_for(site, make_user(), login)
+    assert give(lender, project.id, "100").status_code == 303
+    disburse(project.id, staff, disbursed_on=day(2026, 1, 10))
+    staff_client = client_for(site, staff, login)
+    assert "Declare the default" not in staff_client.get(f"/projects/{project.id}").get_data(
+        as_text=True
+    )
+    admin_client = client_for(site, admin, login)
+    page = f"/projects/{project.id}"
+    url = f"/loans/{project.id}/default"
+    response = form_post(admin_client, page, url, data={"reason": " "})
+    assert response.status_code == 303 and "running" == db.session.get(Project, project.id).state
+    assert form_post(staff_client, page, url, data={"reason": "gone"}).status_code == 403
+    response = form_post(admin_client, page, url, data={"reason": "the workshop burnt down"})
+    assert response.status_code == 303
+    db.session.expire_all()
+    assert db.session.get(Project, project.id).state == "defaulted"

@@ -145,14 +145,17 @@ class Holding:
     lost: Money  # written off (net of recoveries) or lost to currency
 
 
-def portfolio(lender_id: int) -> list[Holding]:
-    """Every loan the lender has a share in, newest first."""
-    shares = db.session.execute(
+def portfolio(lender_id: int, project_id: int | None = None) -> list[Holding]:
+    """Every loan the lender has a share in (or just ``project_id``), newest first."""
+    query = (
         select(LenderShare, Project)
         .join(Project, Project.id == LenderShare.project_id)
         .where(LenderShare.lender_id == lender_id)
         .order_by(LenderShare.project_id.desc())
-    ).all()
+    )
+    if project_id is not None:
+        query = query.where(LenderShare.project_id == project_id)
+    shares = db.session.execute(query).all()
     holdings = []
     for share, project in shares:
         loan = db.session.get(Loan, share.project_id)

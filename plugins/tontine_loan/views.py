@@ -154,10 +154,7 @@ def loan_section(project: Project) -> dict[str, Any]:
     minimum, step = ticket_rules(project.currency)
     mine = None
     if loan is not None and current_user.is_authenticated:
-        holding = next(
-            (h for h in reports.portfolio(current_user.id) if h.project.id == project.id), None
-        )
-        mine = holding
+        mine = next(iter(reports.portfolio(current_user.id, project.id)), None)
     return {
         "mine": mine,
         "admin_form": ActionForm()

@@ -18,12 +18,13 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from tontine.db import db, utcnow
-from tontine.money import Money
+from tontine.money import Money, allocate
 from tontine.projects.models import Project
 from tontine.projects.states import PUBLIC_STATES
 from tontine_loan.funding import DEFAULTED, DELINQUENT
 from tontine_loan.models import (
     FieldPartner,
+    Instalment,
     LenderShare,
     Loan,
     Repayment,
@@ -146,52 +147,98 @@ class Holding:
 
 
 def portfolio(lender_id: int, project_id: int | None = None) -> list[Holding]:
-    """Every loan the lender has a share in (or just ``project_id``), newest first."""
+    """Every loan the lender has a share in (or just ``project_id``), newest first.
+
+    A handful of set-based queries whatever the number of loans (auto-lenders hold many).
+    """
     query = (
-        select(LenderShare, Project)
+        select(LenderShare, Project, Loan)
         .join(Project, Project.id == LenderShare.project_id)
+        .join(Loan, Loan.project_id == LenderShare.project_id)
         .where(LenderShare.lender_id == lender_id)
         .order_by(LenderShare.project_id.desc())
     )
     if project_id is not None:
         query = query.where(LenderShare.project_id == project_id)
-    shares = db.session.execute(query).all()
+    rows = db.session.execute(query).all()
+    if not rows:
+        return []
+    project_ids = [share.project_id for share, _p, _l in rows]
+    share_ids = [share.id for share, _p, _l in rows]
+    all_shares: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for sid, pid, amount in db.session.execute(
+        select(LenderShare.id, LenderShare.project_id, LenderShare.amount)
+        .where(LenderShare.project_id.in_(project_ids))
+        .order_by(LenderShare.id)
+    ):
+        all_shares[pid].append((sid, amount))
+    due = dict(
+        db.session.execute(
+            select(Instalment.project_id, func.sum(Instalment.principal + Instalment.interest))
+            .where(Instalment.project_id.in_(project_ids))
+            .group_by(Instalment.project_id)
+        ).all()
+    )
+    parts = {
+        sid: (int(settled), int(credited))
+        for sid, settled, credited in db.session.execute(
+            select(
+                RepaymentPart.share_id,
+                func.sum(RepaymentPart.settled),
+                func.sum(RepaymentPart.credited),
+            )
+            .where(RepaymentPart.share_id.in_(share_ids))
+            .group_by(RepaymentPart.share_id)
+        )
+    }
+    written = dict(
+        db.session.execute(
+            select(WriteOffPart.share_id, func.sum(WriteOffPart.amount))
+            .join(WriteOff, WriteOff.id == WriteOffPart.write_off_id)
+            .where(WriteOffPart.share_id.in_(share_ids))
+            .group_by(WriteOffPart.share_id)
+        ).all()
+    )
+    borne = dict(
+        db.session.execute(
+            select(WriteOff.project_id, WriteOff.borne_by).where(
+                WriteOff.project_id.in_(project_ids)
+            )
+        ).all()
+    )
     holdings = []
-    for share, project in shares:
-        loan = db.session.get(Loan, share.project_id)
-        assert loan is not None
-        position = next(p for p in positions(loan) if p.share.id == share.id)
-        credited = int(
-            db.session.scalar(
-                select(func.coalesce(func.sum(RepaymentPart.credited), 0)).where(
-                    RepaymentPart.share_id == share.id
-                )
+    for share, project, loan in rows:
+        lenders = all_shares[share.project_id]
+        entitled = dict(
+            zip(
+                [sid for sid, _a in lenders],
+                allocate(
+                    int(due.get(share.project_id) or loan.principal), [a for _s, a in lenders]
+                ),
+                strict=True,
             )
-            or 0
-        )
-        written = int(
-            db.session.scalar(
-                select(func.coalesce(func.sum(WriteOffPart.amount), 0))
-                .join(WriteOff, WriteOff.id == WriteOffPart.write_off_id)
-                .where(WriteOffPart.share_id == share.id, WriteOff.borne_by == "lenders")
-            )
-            or 0
-        )
-        currency_lost = position.settled - credited
-        if written:
-            recovered_since = max(0, position.settled + written - position.entitled)
-            lost = written - recovered_since + currency_lost
+        )[share.id]
+        settled, credited = parts.get(share.id, (0, 0))
+        lost_to_currency = settled - credited
+        write_off = int(written.get(share.id, 0))
+        if write_off and borne.get(share.project_id) == "lenders":
+            recovered = max(0, settled + write_off - entitled)
+            lost = write_off - recovered + lost_to_currency
             outstanding = 0
         else:
-            lost = currency_lost
-            outstanding = position.outstanding
+            lost = lost_to_currency
+            outstanding = entitled - settled - write_off
+        currency = loan.currency
         holdings.append(
             Holding(
                 project,
-                Money(share.amount, loan.currency),
-                Money(credited, loan.currency),
-                Money(outstanding, loan.currency),
-                Money(max(0, lost), loan.currency),
+                Money(share.amount, currency),
+                Money(
+                    credited + (write_off if borne.get(share.project_id) == "partner" else 0),
+                    currency,
+                ),
+                Money(max(0, outstanding), currency),
+                Money(max(0, lost), currency),
             )
         )
     return holdings

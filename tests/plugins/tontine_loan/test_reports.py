@@ -83,3 +83,20 @@ def test_csv_cells_cannot_become_formulas(loan_app) -> None:
 
     assert _cell('=HYPERLINK("x")') == '\'=HYPERLINK("x")'
     assert _cell("Seeds for Moussa") == "Seeds for Moussa"
+
+
+def test_a_partner_bearing_the_default_shows_as_repaid(make_loan, lend, make_user, staff, admin) -> None:
+    from datetime import date
+
+    from tontine_loan.reports import portfolio
+    from tontine_loan.services import declare_default, disburse, record_repayment
+
+    lender = make_user()
+    project = make_loan(goal=100, loss_liability="partner")
+    lend(project, "60", lender)
+    lend(project, "40")
+    disburse(project.id, staff, disbursed_on=date(2026, 1, 10))
+    record_repayment(project.id, staff, amount="10", paid_on=date(2026, 2, 10), idempotency_key="a")
+    declare_default(project.id, admin, "fraud")
+    (holding,) = portfolio(lender.id)
+    assert (holding.repaid.amount, holding.outstanding.amount, holding.lost.amount) == (6000, 0, 0)

@@ -32,10 +32,14 @@ from tontine_loan.models import (
     WriteOff,
     WriteOffPart,
 )
-from tontine_loan.services import REPAYING_STATES, due_by, positions, settled_total
+from tontine_loan.services import REPAYING_STATES
 
 #: States in which a loan listing is public on a partner's page.
 LISTED_STATES = PUBLIC_STATES | {DELINQUENT, DEFAULTED}
+
+
+def _sums(query) -> dict[int, int]:  # type: ignore[no-untyped-def]
+    return {key: int(value or 0) for key, value in db.session.execute(query)}
 
 
 def _rate(part: int, whole: int) -> Decimal | None:
@@ -82,12 +86,29 @@ def partner_figures(
         for loan in loans.values()
         if loan.disbursed_on is not None and loan.currency == currency
     ]
+    active = [
+        loan.project_id for loan in disbursed if states.get(loan.project_id) in REPAYING_STATES
+    ]
     past_due = owed = 0
-    for loan in disbursed:
-        if states.get(loan.project_id) in REPAYING_STATES:
-            paid = settled_total(loan.project_id)
-            owed += sum(p.outstanding for p in positions(loan))
-            past_due += max(0, due_by(loan, today) - paid)
+    if active:
+        total = _sums(
+            select(Instalment.project_id, func.sum(Instalment.principal + Instalment.interest))
+            .where(Instalment.project_id.in_(active))
+            .group_by(Instalment.project_id)
+        )
+        due = _sums(
+            select(Instalment.project_id, func.sum(Instalment.principal + Instalment.interest))
+            .where(Instalment.project_id.in_(active), Instalment.due <= today)
+            .group_by(Instalment.project_id)
+        )
+        paid = _sums(
+            select(Repayment.project_id, func.sum(Repayment.settled))
+            .where(Repayment.project_id.in_(active))
+            .group_by(Repayment.project_id)
+        )
+        for project_id in active:
+            owed += total.get(project_id, 0) - paid.get(project_id, 0)
+            past_due += max(0, due.get(project_id, 0) - paid.get(project_id, 0))
     written_off = int(
         db.session.scalar(
             select(func.coalesce(func.sum(WriteOff.amount), 0))

@@ -194,3 +194,33 @@ def test_the_settings_page(site, make_user, login, form_post) -> None:
         "business,food",
         60,
     )
+
+
+def test_the_batch_job_marks_arrears_queues_reminders_and_lends(loans, make_user, lend) -> None:
+    from datetime import date
+
+    from sqlalchemy import select
+
+    from tontine.accounts.models import RoleAssignment, User
+    from tontine.db import db
+    from tontine.extensions import registry
+    from tontine.jobs.models import Job
+    from tontine.projects.services import get_project
+    from tontine_loan.services import disburse
+
+    loan, sahel, _risky = loans
+    late = loan(100)
+    lend(late, "100")
+    staff_user = db.session.scalars(
+        select(User)
+        .join(RoleAssignment)
+        .where(RoleAssignment.organization_id == sahel.organization_id)
+    ).first()
+    disburse(late.id, staff_user, disbursed_on=date(2025, 1, 1))
+    result = registry().job_handlers["loan_batch"]({})
+    assert result["reviewed"] == 1
+    assert get_project(late.id).state == "defaulted"  # 12 months from Jan 2025 + 6 months: past
+    assert (
+        db.session.scalars(select(Job).where(Job.kind == "loan_repayment_reminders")).first()
+        is not None
+    )

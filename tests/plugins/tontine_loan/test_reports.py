@@ -85,7 +85,9 @@ def test_csv_cells_cannot_become_formulas(loan_app) -> None:
     assert _cell("Seeds for Moussa") == "Seeds for Moussa"
 
 
-def test_a_partner_bearing_the_default_shows_as_repaid(make_loan, lend, make_user, staff, admin) -> None:
+def test_a_partner_bearing_the_default_shows_as_repaid(
+    make_loan, lend, make_user, staff, admin
+) -> None:
     from datetime import date
 
     from tontine_loan.reports import portfolio

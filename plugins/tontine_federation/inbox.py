@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import threading
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -20,11 +21,11 @@ from urllib.parse import urlsplit
 from flask import current_app
 from limits import parse as parse_limit
 from limits.storage import storage_from_string
-from limits.strategies import MovingWindowRateLimiter
+from limits.strategies import FixedWindowRateLimiter
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from tontine.db import db, unit_of_work
+from tontine.db import after_commit, db, unit_of_work
 from tontine.projects import states
 from tontine.projects.models import Project
 from tontine_federation import outbox, remote_listings, urls
@@ -83,21 +84,49 @@ class RateLimited(RemoteRefused):
 # --- limits (rule 5) -------------------------------------------------------------------------
 
 
-def _limiter() -> tuple[MovingWindowRateLimiter, Any]:
-    state = current_app.extensions.setdefault("tontine_federation.limiter", {})
-    uri = current_app.config.get("RATELIMIT_STORAGE_URI", "memory://")
-    if state.get("uri") != uri:
-        state["uri"] = uri
-        state["limiter"] = MovingWindowRateLimiter(storage_from_string(uri))
-    return state["limiter"], parse_limit(f"{int(setting('inbox_rate_limit'))}/minute")
+class _LocalWindow:
+    """Per-host counters in this process, one fixed minute window (``memory://``)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.window = 0
+        self.counts: dict[str, int] = {}
+
+    def hit(self, host: str, limit: int) -> int | None:
+        """None when allowed; else the seconds until the window resets."""
+        now = time.time()
+        window = int(now // 60)
+        with self.lock:
+            if window != self.window:
+                self.window, self.counts = window, {}
+            count = self.counts.get(host, 0) + 1
+            self.counts[host] = count
+        return None if count <= limit else max(1, int((window + 1) * 60 - now) + 1)
 
 
 def check_rate(host: str) -> None:
-    limiter, limit = _limiter()
+    """Rule 5: per remote host, per minute; in memory on one node, shared storage otherwise."""
+    allowed = int(setting("inbox_rate_limit"))
+    uri = current_app.config.get("RATELIMIT_STORAGE_URI", "memory://")
+    state = current_app.extensions.setdefault("tontine_federation.limiter", {})
+    if state.get("uri") != uri:
+        state.clear()
+        state["uri"] = uri
+        if uri.startswith("memory://"):
+            state["local"] = _LocalWindow()
+        else:
+            state["shared"] = FixedWindowRateLimiter(storage_from_string(uri))
+    if "local" in state:
+        retry = state["local"].hit(host, allowed)
+        if retry is not None:
+            raise RateLimited(f"too many requests from {host}", retry)
+        return
+    limiter, limit = state["shared"], parse_limit(f"{allowed}/minute")
     if not limiter.hit(limit, "federation-inbox", host):
         stats = limiter.get_window_stats(limit, "federation-inbox", host)
-        retry = max(1, int(stats.reset_time - time.time()) + 1)
-        raise RateLimited(f"too many requests from {host}", retry)
+        raise RateLimited(
+            f"too many requests from {host}", max(1, int(stats.reset_time - time.time()) + 1)
+        )
 
 
 BLOCKLIST_SECONDS = 2.0  #: how long another process's block may take to apply here
@@ -152,11 +181,44 @@ def claimed_key_host(headers: dict[str, str]) -> str:
 # --- keys (rule 1, via rule 4's client) --------------------------------------------------------
 
 
+KEYS_SECONDS = 30.0  #: how long a known peer's key and follow state are reused in memory
+
+
+@dataclass
+class _KnownKey:
+    expires: float
+    actor: RemoteActor
+    peer_id: int
+    following: bool
+
+
+def _key_cache() -> dict[str, _KnownKey]:
+    return current_app.extensions.setdefault("tontine_federation.keys", {})
+
+
+def forget_keys() -> None:
+    """After a peer changes (follow state, key, inbox) in this process: read it afresh."""
+    _key_cache().clear()
+
+
+def _actor_of(peer: Peer) -> RemoteActor:
+    return RemoteActor(
+        id=peer.actor_id,
+        inbox=peer.inbox,
+        shared_inbox=peer.shared_inbox,
+        key_id=peer.key_id,
+        public_key_pem=peer.public_key_pem,
+        name=peer.name,
+        preferred_username=peer.handle.split("@", 1)[0],
+    )
+
+
 class KeyDirectory:
     """Finds the key a request names; remembers whom it belongs to for the origin checks.
 
-    A key we already hold for a peer is used first; when the signature fails with it the
-    caller asks again with ``use_cache=False`` (the peer may have rotated its key).
+    A key we already hold for a peer is used first (from memory for ``KEYS_SECONDS``, else
+    from the peer's row); when the signature does not verify with it the caller asks again
+    with ``use_cache=False`` (the peer may have rotated its key).
     """
 
     def __init__(self, use_cache: bool = True) -> None:
@@ -168,21 +230,24 @@ class KeyDirectory:
         if is_blocked(host_of(key_id)):
             raise Blocked("this domain is blocked")
         if self.use_cache:
-            peer = db.session.scalars(
-                select(Peer).where(Peer.key_id == key_id, Peer.public_key_pem != "")
-            ).first()
-            if peer is not None:
+            known = _key_cache().get(key_id)
+            if known is None or known.expires < time.monotonic():
+                peer = db.session.scalars(
+                    select(Peer).where(Peer.key_id == key_id, Peer.public_key_pem != "")
+                ).first()
+                known = None
+                if peer is not None:
+                    known = _KnownKey(
+                        expires=time.monotonic() + KEYS_SECONDS,
+                        actor=_actor_of(peer),
+                        peer_id=peer.id,
+                        following=peer.following == FollowState.ACCEPTED,
+                    )
+                    _key_cache()[key_id] = known
+            if known is not None:
                 self.from_cache = True
-                self.owner = RemoteActor(
-                    id=peer.actor_id,
-                    inbox=peer.inbox,
-                    shared_inbox=peer.shared_inbox,
-                    key_id=peer.key_id,
-                    public_key_pem=peer.public_key_pem,
-                    name=peer.name,
-                    preferred_username=peer.handle.split("@", 1)[0],
-                )
-                return load_public_key(peer.public_key_pem)
+                self.owner = known.actor
+                return load_public_key(known.actor.public_key_pem)
         actor_url = key_id.split("#", 1)[0]
         if origin(actor_url) is None:
             raise SignatureRejected("the keyId is not an http(s) URL")
@@ -349,6 +414,7 @@ def prune_received(payload: dict[str, Any] | None = None) -> int:
 
 
 def _peer(signer: RemoteActor) -> Peer:
+    after_commit(forget_keys)
     peer = db.session.scalars(select(Peer).where(Peer.actor_id == signer.id)).first()
     if peer is None:
         peer = Peer(actor_id=signer.id, domain=host_of(signer.id), inbox=signer.inbox)
@@ -430,6 +496,7 @@ def on_reject(
 
 
 def _answer(activity: dict[str, Any], signer: RemoteActor, state: FollowState) -> None:
+    after_commit(forget_keys)
     peer = db.session.scalars(select(Peer).where(Peer.actor_id == signer.id)).first()
     follow_id = id_of(activity.get("object"))
     if peer is None or peer.our_follow_id is None or follow_id != peer.our_follow_id:
@@ -456,9 +523,18 @@ def on_undo(
         peer.their_follow_id = None
 
 
-def _followed_peer(signer: RemoteActor) -> Peer | None:
+def _followed_peer(signer: RemoteActor) -> int | None:
+    """The id of the signer's peer row when we follow it.
+
+    A remembered "we follow it" is trusted for ``KEYS_SECONDS`` (an unfollow applies that
+    late); "we do not" is always checked in the database, so that listings sent right after
+    an Accept are never dropped.
+    """
+    known = _key_cache().get(signer.key_id)
+    if known is not None and known.following and known.expires >= time.monotonic():
+        return known.peer_id
     peer = db.session.scalars(select(Peer).where(Peer.actor_id == signer.id)).first()
-    return peer if peer is not None and peer.following == FollowState.ACCEPTED else None
+    return peer.id if peer is not None and peer.following == FollowState.ACCEPTED else None
 
 
 def on_create_or_update(
@@ -478,10 +554,10 @@ def on_create_or_update(
     if page.get("type") != "Page":
         return  # not a listing: nothing of ours to store
     fields = remote_listings.by_ap(page, sender_origin)
-    peer = _followed_peer(signer)
-    if peer is None:
+    peer_id = _followed_peer(signer)
+    if peer_id is None:
         return  # we only keep listings of instances we follow
-    remote_listings.apply(fields, peer.id)
+    remote_listings.apply(fields, peer_id)
 
 
 def on_delete(

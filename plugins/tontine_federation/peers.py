@@ -19,7 +19,7 @@ from sqlalchemy import select
 from tontine.db import db, unit_of_work
 from tontine.errors import DomainError, NotFound
 from tontine_federation import outbox, urls
-from tontine_federation.inbox import accept_follower, forget_blocked
+from tontine_federation.inbox import accept_follower, forget_blocked, forget_keys
 from tontine_federation.models import BlockedDomain, FollowState, Peer, RemoteListing
 from tontine_federation.outbound import FetchError, client
 from tontine_federation.remote import RemoteActor, RemoteRefused, fetch_actor, host_of, origin
@@ -133,6 +133,7 @@ def follow(target: str) -> Peer:
             },
         )
         outbox.deliver_to(activity, [peer.inbox])
+    forget_keys()
     return peer
 
 
@@ -170,6 +171,7 @@ def unfollow(target: str) -> Peer:
             )
             outbox.deliver_to(activity, [peer.inbox])
         peer.following, peer.our_follow_id = FollowState.NONE, None
+    forget_keys()
     return peer
 
 
@@ -180,6 +182,7 @@ def approve(target: str) -> Peer:
         if peer.followed != FollowState.PENDING:
             raise DomainError(_("This instance has not asked to follow."))
         accept_follower(peer)
+    forget_keys()
     return peer
 
 
@@ -207,6 +210,7 @@ def refuse(target: str) -> Peer:
             )
             outbox.deliver_to(activity, [peer.inbox])
         peer.followed = FollowState.REJECTED
+    forget_keys()
     return peer
 
 

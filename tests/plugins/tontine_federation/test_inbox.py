@@ -609,3 +609,19 @@ def test_update_of_the_actor_refreshes_it_from_its_origin(site, web, peer, remot
     assert send(web, peer, activity(peer, "Update", forged)).status_code == 202
     db.session.expire_all()
     assert db.session.scalars(select(Peer)).one().name == "Renamed site"
+
+
+def test_follow_state_is_read_again_after_it_changes(site, web, peer) -> None:  # type: ignore[no-untyped-def]
+    from tontine_federation import peers
+
+    assert send(web, peer, follow(peer)).status_code == 202  # the peer (and its key) is known
+    assert send(web, peer, activity(peer, "Create", page(peer, 1))).status_code == 202
+    assert counts()["listings"] == 0  # we do not follow it (yet): nothing kept
+    with unit_of_work() as session:  # its Accept of our Follow, as another process would store it
+        known = session.scalars(select(Peer)).one()
+        known.following, known.our_follow_id = FollowState.ACCEPTED, f"{ACTOR}#follows/1"
+    assert send(web, peer, activity(peer, "Create", page(peer, 2))).status_code == 202
+    assert counts()["listings"] == 1  # "not following" is never taken from memory
+    peers.unfollow(peer.id)
+    assert send(web, peer, activity(peer, "Create", page(peer, 3))).status_code == 202
+    assert counts()["listings"] == 1

@@ -620,8 +620,8 @@ def test_follow_state_is_read_again_after_it_changes(site, web, peer) -> None:  
     with unit_of_work() as session:  # its Accept of our Follow, as another process would store it
         known = session.scalars(select(Peer)).one()
         known.following, known.our_follow_id = FollowState.ACCEPTED, f"{ACTOR}#follows/1"
-    assert send(web, peer, activity(peer, "Create", page(peer, 2))).status_code == 202
+    assert send(web, peer, activity(peer, "Create", page(peer, 2), 2)).status_code == 202
     assert counts()["listings"] == 1  # "not following" is never taken from memory
     peers.unfollow(peer.id)
-    assert send(web, peer, activity(peer, "Create", page(peer, 3))).status_code == 202
+    assert send(web, peer, activity(peer, "Create", page(peer, 3), 3)).status_code == 202
     assert counts()["listings"] == 1

@@ -660,3 +660,63 @@ def declare_default(project_id: int):  # type: ignore[no-untyped-def]
     else:
         flash(_("The loan is declared in default and what was owed is written off."), "success")
     return redirect(url_for("projects.detail", project_id=project_id), code=303)
+
+
+# --- Withdrawals ------------------------------------------------------------------------
+
+
+@bp.post("/my/loans/withdraw")
+@login_required
+def withdraw():  # type: ignore[no-untyped-def]
+    from flask import request
+
+    from tontine_loan.balance import request_withdrawal
+
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        request_withdrawal(_user(), request.form.get("amount", ""), current_app.config["CURRENCY"])
+    except DomainError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(_("Your withdrawal is requested: the transfer to your bank follows."), "success")
+    return redirect(url_for(".portfolio"), code=303)
+
+
+@bp.get("/withdrawals")
+@login_required
+def withdrawals():  # type: ignore[no-untyped-def]
+    from tontine_loan.models import Withdrawal
+
+    _admin()
+    rows = db.session.execute(
+        select(Withdrawal, User)
+        .outerjoin(User, User.id == Withdrawal.user_id)
+        .order_by(Withdrawal.state != "requested", Withdrawal.id.desc())
+        .limit(500)
+    ).all()
+    return render_template("loan/withdrawals.html", rows=rows, action_form=ActionForm())
+
+
+@bp.post("/withdrawals/<int(max=2147483647):withdrawal_id>")
+@login_required
+def decide_withdrawal(withdrawal_id: int):  # type: ignore[no-untyped-def]
+    from flask import request
+
+    from tontine_loan.balance import decide_withdrawal as decide
+
+    admin = _admin()
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        decide(
+            admin,
+            withdrawal_id,
+            paid=request.form.get("decision") == "paid",
+            reason=request.form.get("reason", ""),
+        )
+    except DomainError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(_("The withdrawal is updated."), "success")
+    return redirect(url_for(".withdrawals"), code=303)

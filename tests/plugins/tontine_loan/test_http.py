@@ -505,3 +505,73 @@ def test_an_admin_declares_a_default_from_the_loan_page(
     assert response.status_code == 303
     db.session.expire_all()
     assert db.session.get(Project, project.id).state == "defaulted"
+
+
+def test_a_lender_withdraws_and_staff_pay_or_cancel(site, make_user, login, form_post) -> None:
+    from tontine.db import db, unit_of_work
+    from tontine.ledger.models import AccountKind
+    from tontine.ledger.services import balance, credit, debit, post, trial_balance
+    from tontine.money import Money
+    from tontine_loan.models import Withdrawal
+
+    lender, admin = make_user(), make_user(roles=("admin",))
+    with unit_of_work():
+        post(
+            "top_up",
+            [
+                debit(AccountKind.PROVIDER_CLEARING, "test", Money(5000, "EUR")),
+                credit(AccountKind.SUPPORTER_BALANCE, lender.id, Money(5000, "EUR")),
+            ],
+        )
+    client = client_for(site, lender, login)
+    assert (
+        form_post(client, "/my/loans", "/my/loans/withdraw", data={"amount": "60"}).status_code
+        == 303
+    )
+    assert "Your balance is 50.00 EUR" in client.get("/my/loans").get_data(as_text=True)
+    for amount in ("30", "20"):
+        assert (
+            form_post(
+                client, "/my/loans", "/my/loans/withdraw", data={"amount": amount}
+            ).status_code
+            == 303
+        )
+    assert balance(AccountKind.SUPPORTER_BALANCE, lender.id, "EUR").amount == 0
+    first, second = sorted(w.id for w in db.session.scalars(db.select(Withdrawal)))
+    assert client.get("/withdrawals").status_code == 403
+    staff = client_for(site, admin, login)
+    assert "€30.00" in staff.get("/withdrawals").get_data(as_text=True)
+    response = form_post(
+        staff, "/withdrawals", f"/withdrawals/{first}", data={"decision": "paid", "reason": " "}
+    )
+    assert response.status_code == 303 and db.session.get(Withdrawal, first).state == "requested"
+    form_post(
+        staff,
+        "/withdrawals",
+        f"/withdrawals/{first}",
+        data={"decision": "paid", "reason": "SEPA 42"},
+    )
+    form_post(
+        staff,
+        "/withdrawals",
+        f"/withdrawals/{second}",
+        data={"decision": "cancelled", "reason": "asked"},
+    )
+    form_post(
+        staff,
+        "/withdrawals",
+        f"/withdrawals/{second}",
+        data={"decision": "paid", "reason": "again"},
+    )
+    db.session.expire_all()
+    assert (db.session.get(Withdrawal, first).state, db.session.get(Withdrawal, second).state) == (
+        "paid",
+        "cancelled",
+    )
+    assert (
+        balance(AccountKind.SUPPORTER_BALANCE, lender.id, "EUR").amount == 2000
+    )  # the cancelled 20 € is back
+    assert (
+        balance(AccountKind.PROVIDER_CLEARING, "manual", "EUR").amount == -3000
+    )  # 30 € left by transfer
+    assert trial_balance() == {"EUR": 0}

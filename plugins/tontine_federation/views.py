@@ -139,7 +139,8 @@ def listing_as_activity_json():  # type: ignore[no-untyped-def]
     from tontine.projects.models import Project
     from tontine_federation.listings import GONE, PUBLISHED, to_ap
 
-    project = db.session.get(Project, (request.view_args or {}).get("project_id"))
+    project_id = (request.view_args or {}).get("project_id")
+    project = db.session.get(Project, project_id) if 0 < project_id < 2**31 else None
     if project is None or project.state not in PUBLISHED | GONE:
         return _problem(404, _("This page does not exist."))
     return activity_response(to_ap(project), status=410 if project.state in GONE else 200)
@@ -180,7 +181,7 @@ def _collection(collection_id: str, total: int) -> Response:
 def _page(collection_id: str, items: list[Any], last_id: int | None, full: bool) -> Response:
     from tontine_federation.contexts import context
 
-    max_id = request.args.get("max_id", type=int)
+    max_id = _cursor()
     page: dict[str, Any] = {
         "@context": context(),
         "id": f"{collection_id}?max_id={max_id}" if max_id else f"{collection_id}?page=true",
@@ -191,6 +192,14 @@ def _page(collection_id: str, items: list[Any], last_id: int | None, full: bool)
     if full and last_id is not None:
         page["next"] = f"{collection_id}?max_id={last_id}"
     return activity_response(page)
+
+
+def _cursor() -> int | None:
+    """``?max_id=``: an id (a page of older items), or None for the newest page."""
+    value = request.args.get("max_id", type=int)
+    if value is None or value >= 2**31:
+        return None
+    return max(value, 0)
 
 
 def _wants_page() -> bool:
@@ -210,8 +219,8 @@ def outbox_collection() -> Response:
         )
         return _collection(urls.outbox(), total or 0)
     query = select(OutgoingActivity).where(OutgoingActivity.public.is_(True))
-    max_id = request.args.get("max_id", type=int)
-    if max_id:
+    max_id = _cursor()
+    if max_id is not None:
         query = query.where(OutgoingActivity.id < max_id)
     rows = db.session.scalars(query.order_by(OutgoingActivity.id.desc()).limit(PAGE_SIZE)).all()
     items = []
@@ -231,8 +240,8 @@ def _peer_collection(collection_id: str, column: str) -> Response:
         total = db.session.scalar(select(func.count()).select_from(Peer).where(accepted))
         return _collection(collection_id, total or 0)
     query = select(Peer).where(accepted)
-    max_id = request.args.get("max_id", type=int)
-    if max_id:
+    max_id = _cursor()
+    if max_id is not None:
         query = query.where(Peer.id < max_id)
     rows = db.session.scalars(query.order_by(Peer.id.desc()).limit(PAGE_SIZE)).all()
     return _page(

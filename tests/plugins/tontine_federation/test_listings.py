@@ -91,6 +91,7 @@ def test_unpublished_projects_are_not_listed(site, web, make_project) -> None:  
     draft = make_project(state="draft")
     assert _as(web, f"/projects/{draft.id}").status_code == 404
     assert _as(web, "/projects/999999").status_code == 404
+    assert _as(web, f"/projects/{2**70}").status_code == 404
 
 
 def test_withdrawn_listing_answers_410_with_a_tombstone(site, web, make_project) -> None:  # type: ignore[no-untyped-def]
@@ -153,3 +154,13 @@ def test_progress_changes_move_updated_forward(site, make_project) -> None:  # t
         outbox.on_contribution(project.id)  # what contribution_confirmed does
     after = to_ap(project)["updated"]
     assert datetime.fromisoformat(after.rstrip("Z")) > datetime.fromisoformat(before.rstrip("Z"))
+
+
+@pytest.mark.postgres
+def test_absurd_listing_ids_on_postgres(make_app) -> None:  # type: ignore[no-untyped-def]
+    app = make_app(plugins=["gift", "federation"], BASE_URL=BASE, database="postgres")
+    response = app.test_client().get(f"/projects/{2**70}", headers={"Accept": AS_JSON})
+    assert response.status_code == 404
+    for path in ("/actor/outbox", "/actor/followers", "/actor/following"):
+        for cursor in (2**70, -(2**70), 0):
+            assert app.test_client().get(f"{path}?max_id={cursor}").status_code == 200

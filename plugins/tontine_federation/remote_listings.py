@@ -23,7 +23,7 @@ from tontine_federation.remote import RemoteRefused, id_of, origin
 from tontine_federation.sanitize import clean_html, clean_text
 
 KEY = re.compile(r"^[a-z][a-z0-9_-]{0,23}$")
-DECIMAL = re.compile(r"^\d{1,15}(\.\d{1,4})?$")
+DECIMAL = re.compile(r"^\d{1,13}(\.\d{1,4})?$")  # fits a bigint in any currency
 MAX_TERMS = 4000
 
 

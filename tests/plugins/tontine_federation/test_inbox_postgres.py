@@ -62,3 +62,15 @@ def test_bad_money_on_postgres_stores_nothing(site, web, peer) -> None:  # type:
     body, headers = peer.signed(INBOX, activity(peer, "Create", bad))
     assert post(web, body, headers).status_code == 400
     assert counts() == before
+
+
+def test_largest_allowed_amount_fits_on_postgres(site, web, peer) -> None:  # type: ignore[no-untyped-def]
+    followed(peer)
+    big = page(
+        peer,
+        goal={"type": "MonetaryAmount", "value": "9" * 13 + ".9999", "currency": "CLF"},
+        raised={"type": "MonetaryAmount", "value": "0", "currency": "CLF"},
+    )
+    assert send(web, peer, activity(peer, "Create", big)).status_code == 202
+    too_big = page(peer, 2, goal={"type": "MonetaryAmount", "value": "9" * 14, "currency": "CLF"})
+    assert send(web, peer, activity(peer, "Create", too_big, 2)).status_code == 400

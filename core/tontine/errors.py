@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Flask, jsonify, render_template, request
 from flask_babel import gettext as _
+from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
 
@@ -24,6 +25,17 @@ class DomainError(Exception):
         self.field = field
         if status is not None:
             self.status = status
+
+
+def first_error(exc: ValidationError) -> tuple[str, str]:
+    """The first (field, message) of a marshmallow error, for one clear form or API message."""
+    field, messages = next(iter(exc.normalized_messages().items()))
+    while isinstance(messages, dict):
+        messages = next(iter(messages.values()))
+    message = messages[0] if isinstance(messages, list) else messages
+    while isinstance(message, dict | list):
+        message = next(iter(message.values())) if isinstance(message, dict) else message[0]
+    return str(field), str(message)
 
 
 class NotFound(DomainError):

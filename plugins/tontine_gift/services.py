@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from tontine.accounts.models import User
 from tontine.db import db, lock_row, unit_of_work, utcnow
-from tontine.errors import DomainError, Forbidden, NotFound
+from tontine.errors import DomainError, Forbidden, NotFound, first_error
 from tontine.money import Money, MoneyError
 from tontine.payments.models import Contribution
 from tontine.payments.states import HOLDS_FUNDS, RESERVES
@@ -40,17 +40,6 @@ def row_id(value: Any) -> int | None:
     except (TypeError, ValueError):
         return None
     return ident if 0 < ident < 2**31 else None
-
-
-def first_error(exc: ValidationError) -> tuple[str, str]:
-    """The first (field, message) of a marshmallow error, for one clear form message."""
-    field, messages = next(iter(exc.normalized_messages().items()))
-    while isinstance(messages, dict):
-        messages = next(iter(messages.values()))
-    message = messages[0] if isinstance(messages, list) else messages
-    while isinstance(message, dict | list):
-        message = next(iter(message.values())) if isinstance(message, dict) else message[0]
-    return str(field), str(message)
 
 
 # --- Reading -----------------------------------------------------------------------------

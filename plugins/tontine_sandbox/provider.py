@@ -27,6 +27,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy import select
 
 from tontine.db import utcnow
+from tontine.errors import first_error
 from tontine.jobs.models import Job
 from tontine.jobs.services import enqueue
 from tontine.payments.provider import InvalidWebhook, PaymentProvider, ProviderEvent, StartResult
@@ -151,8 +152,7 @@ def parse_event(body: bytes) -> ProviderEvent:
     try:
         event = EventSchema().load(data)
     except ValidationError as exc:
-        field, messages = next(iter(exc.normalized_messages().items()))
-        message = messages[0] if isinstance(messages, list) else str(messages)
+        field, message = first_error(exc)
         raise InvalidWebhook(f"{field}: {message}") from exc
     return ProviderEvent(
         event_id=event["id"],

@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 
 from tontine.accounts.models import StaffAction, User
 from tontine.db import db, lock_row, unit_of_work, utcnow
-from tontine.errors import Conflict, DomainError, Forbidden, NotFound
+from tontine.errors import Conflict, DomainError, Forbidden, NotFound, first_error
 from tontine.extensions import hook, registry
 from tontine.funding import ContributionRefused
 from tontine.jobs.services import enqueue
@@ -120,9 +120,8 @@ def contribute(
         try:
             clean = model.contribution_schema().load(details or {})
         except ValidationError as exc:
-            field, messages = next(iter(exc.normalized_messages().items()))
-            message = messages[0] if isinstance(messages, list) else str(messages)
-            raise ContributionRefused(f"{field}: {message}", field=str(field)) from exc
+            field, message = first_error(exc)
+            raise ContributionRefused(f"{field}: {message}", field=field) from exc
         model.validate_contribution(project, money, clean)
         cap = model.cap(project)
         if cap is not None:

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from tontine.accounts.models import Role, User
 from tontine.db import db, lock_row, unit_of_work, utcnow
-from tontine.errors import DomainError, Forbidden, NotFound
+from tontine.errors import DomainError, Forbidden, NotFound, first_error
 from tontine.extensions import hook, registry
 from tontine.funding import CloseOutcome, FundingModel
 from tontine.money import Money, MoneyError
@@ -79,16 +79,14 @@ def _validated(data: dict[str, Any], partial: bool = False) -> dict[str, Any]:
     try:
         clean = ProjectInputSchema().load(data, partial=partial)
     except ValidationError as exc:
-        field, messages = next(iter(exc.normalized_messages().items()))
-        message = messages[0] if isinstance(messages, list) else str(messages)
-        raise DomainError(f"{field}: {message}", field=str(field)) from exc
+        field, message = first_error(exc)
+        raise DomainError(f"{field}: {message}", field=field) from exc
     if "terms" in clean:  # a partial update without terms keeps the saved ones
         model = funding_model(clean.get("funding_model", data.get("funding_model", "")))
         try:
             clean["terms"] = model.terms_schema().load(clean.get("terms") or {})
         except ValidationError as exc:
-            field, messages = next(iter(exc.normalized_messages().items()))
-            message = messages[0] if isinstance(messages, list) else str(messages)
+            field, message = first_error(exc)
             raise DomainError(f"{field}: {message}", field=f"terms.{field}") from exc
     return clean
 

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 
 from tontine.accounts.models import User
 from tontine.db import db, unit_of_work, utcnow
-from tontine.errors import DomainError
+from tontine.errors import DomainError, first_error
 from tontine.funding import ContributionRefused
 from tontine.ledger.models import AccountKind, LedgerAccount, LedgerTransaction, Posting
 from tontine.ledger.services import balance
@@ -102,11 +102,8 @@ def save_settings(user: User, data: dict[str, Any]) -> AutoLending:
     try:
         clean = AutoLendingSchema().load(data)
     except ValidationError as exc:
-        field, messages = next(iter(exc.normalized_messages().items()))
-        if isinstance(messages, dict):  # a list field: {index: [message]}
-            messages = next(iter(messages.values()))
-        message = messages[0] if isinstance(messages, list) else str(messages)
-        raise DomainError(str(message), field=str(field)) from exc
+        field, message = first_error(exc)
+        raise DomainError(message, field=field) from exc
     with unit_of_work() as session:
         setting = session.get(AutoLending, user.id) or AutoLending(user_id=user.id)
         setting.enabled = clean["enabled"]

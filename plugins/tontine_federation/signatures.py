@@ -497,7 +497,9 @@ def sign_cavage(
     """Headers with ``Host``, ``Date``, ``Digest`` (with a body) and a cavage ``Signature``."""
     out = {k: v for k, v in (headers or {}).items() if k.lower() not in ("host", "date", "digest")}
     parts = urlsplit(url)
-    out["Host"] = parts.netloc.rsplit("@", 1)[-1]
+    host = parts.netloc.rsplit("@", 1)[-1]
+    default = {"https": ":443", "http": ":80"}.get(parts.scheme.lower(), "")
+    out["Host"] = host[: -len(default)] if default and host.endswith(default) else host
     out["Date"] = email.utils.format_datetime(now or datetime.now(UTC), usegmt=True)
     covered = ["(request-target)", "host", "date"]
     if body is not None:

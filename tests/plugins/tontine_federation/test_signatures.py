@@ -474,3 +474,18 @@ def test_content_digest_mismatch_is_rejected(keys) -> None:  # type: ignore[no-u
     headers = sign_rfc9421(keys["rsa"], "k", "POST", URL, {}, BODY)
     headers["Content-Digest"] = content_digest_header(b"other")
     _rejects(headers, keys["rsa"])
+
+
+def test_signed_host_is_what_the_client_sends(keys) -> None:  # type: ignore[no-untyped-def]
+    assert (
+        sign_cavage(keys["rsa"], "k", "POST", "https://a.example:443/inbox", {}, b"")["Host"]
+        == "a.example"
+    )
+    assert (
+        sign_cavage(keys["rsa"], "k", "POST", "http://a.example:8080/inbox", {}, b"")["Host"]
+        == "a.example:8080"
+    )
+    assert (
+        sign_cavage(keys["rsa"], "k", "POST", "http://a.example:443/i", {}, b"")["Host"]
+        == "a.example:443"
+    )

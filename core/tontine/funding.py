@@ -48,8 +48,9 @@ class FundingModel:
     page_template: str | None = None
     form_template: str | None = None
     terms_template: str | None = None
-    #: Extra project states and edges, merged into the core state table.
+    #: Extra project states and edges, merged into the core state table, and their labels.
     extra_transitions: Mapping[str, frozenset[str]] = {}
+    state_labels: Mapping[str, Any] = {}
 
     def cap(self, project: Project) -> int | None:
         """Most the project may raise in minor units, or None for no cap."""

@@ -78,6 +78,9 @@ class LoanFunding(FundingModel):
             DEFAULTED: frozenset(),
         }
     )
+    state_labels: Mapping[str, Any] = MappingProxyType(
+        {DELINQUENT: _l("Late repayments"), DEFAULTED: _l("Defaulted")}
+    )
 
     def cap(self, project: Project) -> int | None:
         """Never more than the amount the borrower asked for."""

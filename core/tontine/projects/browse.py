@@ -23,7 +23,7 @@ from tontine.errors import DomainError
 from tontine.money import Money
 from tontine.projects import states
 from tontine.projects.models import Project
-from tontine.projects.services import raised_by_project
+from tontine.projects.services import raised_by_project, state_table
 
 PAGE_SIZE = 20
 FILTERS = ("q", "category", "place", "country", "state", "funding_model")
@@ -122,11 +122,11 @@ def query(filters: Mapping[str, Any]) -> Select[tuple[Project]]:
     stmt = select(Project)
     state = clean.get("state")
     if state is not None:
-        if state not in states.PUBLIC_STATES:
+        if not states.is_public(state) or state not in state_table().states:
             raise BadQuery(_("Unknown project status."), field="state")
         stmt = stmt.where(Project.state == state)
     else:
-        stmt = stmt.where(Project.state.in_(sorted(states.PUBLIC_STATES)))
+        stmt = stmt.where(Project.state.not_in(sorted(states.PRIVATE_STATES)))
     if "q" in clean:
         needle = clean["q"].lower()
         stmt = stmt.where(

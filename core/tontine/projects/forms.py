@@ -51,8 +51,6 @@ STATE_LABELS: dict[str, Any] = {
     "running": _l("Running"),
     "completed": _l("Completed"),
     "withdrawn": _l("Withdrawn"),
-    "delinquent": _l("Late repayments"),
-    "defaulted": _l("Defaulted"),
 }
 
 

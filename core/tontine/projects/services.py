@@ -70,7 +70,7 @@ def can_edit(user: User | None, project: Project) -> bool:
 
 
 def can_view(user: User | None, project: Project) -> bool:
-    return project.state in states.PUBLIC_STATES or can_edit(user, project) or bool(
+    return states.is_public(project.state) or can_edit(user, project) or bool(
         user is not None and user.is_authenticated and user.is_moderator
     )
 
@@ -341,7 +341,7 @@ def post_update(project: Project, actor: User, title: str, body: str) -> Project
 
 
 def add_comment(project: Project, author: User, body: str) -> Comment:
-    if project.state not in states.PUBLIC_STATES:
+    if not states.is_public(project.state):
         raise DomainError("Comments open when the project is published.")
     body = body.strip()
     if not body:
@@ -370,7 +370,7 @@ def set_featured(project: Project, moderator: User, featured: bool) -> Project:
     """Put a published project on the home page first (or take it off)."""
     if not moderator.is_moderator:
         raise Forbidden("Only moderators choose the featured projects.")
-    if featured and project.state not in states.PUBLIC_STATES:
+    if featured and not states.is_public(project.state):
         raise DomainError("Only a published project can be featured.")
     with unit_of_work():
         locked = lock_row(Project, project.id)

@@ -18,10 +18,10 @@ RUNNING = "running"
 COMPLETED = "completed"
 WITHDRAWN = "withdrawn"
 
-#: States visible to the public (listed, federated). The states funding models add after
-#: running (the loan model's ``delinquent`` and ``defaulted``) stay public: lenders follow
-#: a late loan, and a default is part of its partner's record.
-PUBLIC_STATES = frozenset({OPEN, FUNDED, FAILED, RUNNING, COMPLETED, "delinquent", "defaulted"})
+#: States in which a listing is seen only by its owner and moderators. Every other state is
+#: public (listed, federated): the core's open, funded, failed, running, completed, and the
+#: states funding models add after them (a late loan is still followed by its lenders).
+PRIVATE_STATES = frozenset({DRAFT, IN_REVIEW, REJECTED, WITHDRAWN})
 
 CORE_TRANSITIONS: dict[str, frozenset[str]] = {
     DRAFT: frozenset({IN_REVIEW, WITHDRAWN}),
@@ -34,6 +34,14 @@ CORE_TRANSITIONS: dict[str, frozenset[str]] = {
     COMPLETED: frozenset(),
     WITHDRAWN: frozenset(),
 }
+
+
+#: The core's own public states (a funding model may add more: use ``is_public``).
+PUBLIC_STATES = frozenset(CORE_TRANSITIONS) - PRIVATE_STATES
+
+
+def is_public(state: str) -> bool:
+    return state not in PRIVATE_STATES
 
 
 class IllegalTransition(ValueError):

@@ -58,10 +58,20 @@ PAID_STATES = HOLDS_FUNDS | {PaymentState.REFUNDED, PaymentState.LOST}
 @bp.app_context_processor
 def project_helpers() -> dict[str, Any]:
     return {
-        "state_label": lambda state: STATE_LABELS.get(state, state),
+        "state_label": state_label,
         "photo_url": photo_url,
         "paragraphs": paragraphs,
     }
+
+
+def state_label(state: str) -> Any:
+    """The state's name for people: the core's, or the funding model's that added it."""
+    if state in STATE_LABELS:
+        return STATE_LABELS[state]
+    for model in registry().funding_models.values():
+        if state in model.state_labels:
+            return model.state_labels[state]
+    return state
 
 
 def photo_url(key: str | None, external: bool = False) -> str | None:
@@ -138,7 +148,10 @@ def browse():  # type: ignore[no-untyped-def]
         next_url=next_url,
         first_url=url_for(".browse", **active) if request.args.get("cursor") else None,
         categories=category_choices(_("All categories")),
-        public_states=[s for s in STATE_LABELS if s in states.PUBLIC_STATES],
+        public_states=[
+            s for s in [*STATE_LABELS, *sorted(services.state_table().states - set(STATE_LABELS))]
+            if states.is_public(s)
+        ],
         models=_model_choices(),
     )
     return body, status
@@ -212,7 +225,7 @@ def _render_detail(project: Project, comment_form: CommentForm | None = None, st
         page_url=page_url,
         image_url=photo_url(project.photo or project.person.photo, external=True),
         can_edit=services.can_edit(current_user, project),
-        public=project.state in states.PUBLIC_STATES,
+        public=states.is_public(project.state),
     )
     return body, status
 

@@ -17,6 +17,8 @@ import socket
 import time
 import zlib
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -96,6 +98,23 @@ def resolve(host: str, port: int) -> list[str]:
         if ip not in addresses:
             addresses.append(ip)
     return addresses
+
+
+_RESOLVER = ThreadPoolExecutor(max_workers=8, thread_name_prefix="tontine-dns")
+
+
+def _resolve_within(host: str, port: int, deadline: float | None) -> list[str]:
+    """``resolve`` bounded by the exchange's deadline (a slow DNS server cannot stall us)."""
+    if deadline is None:
+        return resolve(host, port)
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise DeadlineExceeded("no time left to resolve the host")
+    future = _RESOLVER.submit(resolve, host, port)
+    try:
+        return future.result(timeout=remaining)
+    except FutureTimeout as exc:
+        raise DeadlineExceeded(f"resolving {host} took too long") from exc
 
 
 def address_allowed(ip: str, allow_loopback: bool = False) -> bool:
@@ -192,7 +211,7 @@ class OutboundClient:
     ) -> Response:
         deadline = time.monotonic() + self.timeout
         for _hop in range(self.max_redirects + 1):
-            target = self.check_url(url)
+            target = self.check_url(url, deadline)
             sent = {"User-Agent": self.user_agent, "Accept-Encoding": "gzip, identity"}
             sent.update(headers or {})
             if sign is not None:
@@ -206,7 +225,7 @@ class OutboundClient:
                 method, body = "GET", None
         raise TooManyRedirects(f"more than {self.max_redirects} redirects")
 
-    def check_url(self, url: str) -> _Target:
+    def check_url(self, url: str, deadline: float | None = None) -> _Target:
         """Parse and vet ``url``; resolve its host and vet every address. Raises FetchError."""
         try:
             parts = urlsplit(url)
@@ -228,7 +247,7 @@ class OutboundClient:
         if not host:
             raise URLRefused("URL has no host")
         port = port or (443 if scheme == "https" else 80)
-        addresses = resolve(host, port)
+        addresses = _resolve_within(host, port, deadline)
         if not addresses:
             raise ConnectionFailed(f"{host} has no address")
         refused = [ip for ip in addresses if not address_allowed(ip, self.allow_loopback)]

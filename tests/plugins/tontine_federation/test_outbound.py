@@ -369,3 +369,15 @@ def test_tls_to_the_checked_address_with_the_name_verified(tls_server, fake_dns)
         client.get(f"https://other.example:{port}/ok")
     with pytest.raises(ConnectionFailed):  # not signed by a CA we trust
         OutboundClient(allow_loopback=True, timeout=5).get(f"https://peer.example:{port}/ok")
+
+
+def test_slow_dns_hits_the_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    def slow(host: str, port: int, *args: object, **kwargs: object) -> list[tuple]:
+        time.sleep(2)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.216.34", port))]
+
+    monkeypatch.setattr(outbound.socket, "getaddrinfo", slow)
+    started = time.monotonic()
+    with pytest.raises(DeadlineExceeded):
+        OutboundClient(timeout=0.3).get("https://slow-dns.example/")
+    assert time.monotonic() - started < 1.5

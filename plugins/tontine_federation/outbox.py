@@ -145,12 +145,18 @@ def publish_create(project: Project) -> None:
 
 
 def publish_update(project: Project, now: datetime | None = None) -> None:
-    """An ``Update`` for this listing in the current slot (bursts coalesce into one)."""
+    """An ``Update`` for this listing in the current slot (bursts coalesce into one).
+
+    Only the first change of a slot writes the jobs; the others find the slot's activity
+    and add nothing (a burst of contributions costs one lookup each, whatever the number
+    of followers). The jobs run at the slot's end and send the listing as it is then.
+    """
     slot, slot_end = _slot(now or utcnow())
-    activity, _created = record(
+    activity, created = record(
         f"{urls.listing(project.id)}#update-{slot}", "Update", project_id=project.id
     )
-    deliver_to(activity, follower_inboxes(), run_at=slot_end)
+    if created:
+        deliver_to(activity, follower_inboxes(), run_at=slot_end)
 
 
 def publish_delete(project: Project) -> None:

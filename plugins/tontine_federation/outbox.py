@@ -34,7 +34,7 @@ from tontine_federation.signatures import sign_cavage
 log = logging.getLogger(__name__)
 
 DELIVER = "federation_deliver"
-DELIVERY_ATTEMPTS = 14  #: with a 60 s base: about three days of retries
+DELIVERY_ATTEMPTS = 14  #: with the jobs' 30 s base: about three days of retries
 
 
 class DeliveryFailed(RuntimeError):

@@ -21,7 +21,6 @@ DEFAULTS: dict[str, Any] = {
     "max_inbox_bytes": 256 * 1024,
     "signature_window_seconds": 3600,
     "inbox_rate_limit": 300,  # requests per remote host per minute
-    "delivery_retry_base_seconds": 60,
     "auto_accept_follows": True,
     "username": "tontine",
     "update_coalesce_seconds": 30,

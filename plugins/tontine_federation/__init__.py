@@ -22,12 +22,10 @@ def register_migrations() -> list[str]:
 
 @hookimpl
 def register_blueprints(app: Any) -> list[Any]:
-    from tontine.extensions import csrf
     from tontine_federation.admin import bp as admin
     from tontine_federation.inbox_views import bp as inbox
     from tontine_federation.views import bp
 
-    csrf.exempt(inbox)
     return [bp, inbox, admin]
 
 

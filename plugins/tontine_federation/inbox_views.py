@@ -1,7 +1,7 @@
 """``POST /inbox`` (shared) and ``POST /actor/inbox``: thin views over ``inbox.receive``.
 
-Server-to-server requests carry HTTP signatures, not CSRF tokens: this blueprint alone is
-exempt from CSRF.
+Server-to-server requests carry HTTP signatures, not CSRF tokens: this view alone is exempt
+from CSRF.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 
 from tontine.errors import problem
+from tontine.extensions import csrf
 from tontine_federation.inbox import receive
 from tontine_federation.signatures import SignedRequest
 
@@ -17,6 +18,7 @@ bp = Blueprint("federation_inbox", __name__)
 
 @bp.post("/inbox")
 @bp.post("/actor/inbox")
+@csrf.exempt
 def inbox() -> Response:
     headers = SignedRequest.build("POST", "", request.headers).headers
     outcome = receive(

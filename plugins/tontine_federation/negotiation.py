@@ -45,6 +45,18 @@ def wants_activity_json(accept: str | None = None) -> bool:
     return best_as > 0 and best_as >= best_html
 
 
+def prefers_html(accept: str | None = None) -> bool:
+    """True only when the client asks for HTML over AS2 (a browser, not a server)."""
+    accept = request.headers.get("Accept", "") if accept is None else accept
+    best_as = best_html = 0.0
+    for media, params, quality in _ranges(accept[:1000]):
+        if media in (AS_MEDIA_TYPE, "application/ld+json", "application/json"):
+            best_as = max(best_as, quality)
+        elif media in ("text/html", "application/xhtml+xml"):
+            best_html = max(best_html, quality)
+    return best_html > best_as
+
+
 def activity_response(document: dict[str, Any], status: int = 200) -> Response:
     """An AS2 document, typed as the client asked (``ld+json`` with profile, or activity+json)."""
     accept = request.headers.get("Accept", "")

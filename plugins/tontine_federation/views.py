@@ -10,7 +10,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, current_app, render_template, request
+from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
@@ -19,7 +19,7 @@ from tontine.errors import problem
 from tontine.extensions import registry
 from tontine_federation import actor, urls
 from tontine_federation.contexts import TONTINE_CONTEXT_URL, bundled
-from tontine_federation.negotiation import activity_response, wants_activity_json
+from tontine_federation.negotiation import activity_response, prefers_html, wants_activity_json
 
 bp = Blueprint("federation", __name__)
 
@@ -208,6 +208,8 @@ def _wants_page() -> bool:
 
 @bp.get("/actor/outbox")
 def outbox_collection() -> Response:
+    if prefers_html():
+        return redirect(url_for("federation.instance_actor"))
     from tontine_federation.models import OutgoingActivity
     from tontine_federation.outbox import render
 
@@ -254,11 +256,15 @@ def _peer_collection(collection_id: str, column: str) -> Response:
 
 @bp.get("/actor/followers")
 def followers_collection() -> Response:
+    if prefers_html():
+        return redirect(url_for("federation.instance_actor"))
     return _peer_collection(urls.followers(), "followed")
 
 
 @bp.get("/actor/following")
 def following_collection() -> Response:
+    if prefers_html():
+        return redirect(url_for("federation.instance_actor"))
     return _peer_collection(urls.following(), "following")
 
 

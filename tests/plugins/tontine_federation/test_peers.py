@@ -266,3 +266,12 @@ def test_network_shows_open_listings_only(site) -> None:  # type: ignore[no-unty
     html = site.test_client().get("/network").get_data(as_text=True)
     assert "Listing open" in html
     assert "Listing funded" not in html and "Listing failed" not in html
+
+
+def test_browsers_asking_for_a_collection_get_the_actor_page(site) -> None:  # type: ignore[no-untyped-def]
+    web = site.test_client()
+    for path in ("/actor/outbox", "/actor/followers", "/actor/following"):
+        page = web.get(path, headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
+        assert page.status_code == 302 and page.headers["Location"].endswith("/actor")
+        assert web.get(path, headers={"Accept": "application/activity+json"}).status_code == 200
+        assert web.get(path).status_code == 200  # no preference: the document

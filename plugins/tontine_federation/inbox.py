@@ -421,6 +421,7 @@ def _peer(signer: RemoteActor) -> Peer:
         db.session.add(peer)
     peer.inbox, peer.shared_inbox = signer.inbox, signer.shared_inbox
     peer.key_id, peer.public_key_pem = signer.key_id, signer.public_key_pem
+    peer.failing_since, peer.unavailable = None, False  # it just spoke to us: it is up
     peer.name = signer.name
     if signer.preferred_username:
         peer.handle = f"{signer.preferred_username}@{urlsplit(signer.id).netloc}"[:300]

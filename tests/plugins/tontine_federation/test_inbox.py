@@ -625,3 +625,22 @@ def test_follow_state_is_read_again_after_it_changes(site, web, peer) -> None:  
     peers.unfollow(peer.id)
     assert send(web, peer, activity(peer, "Create", page(peer, 3), 3)).status_code == 202
     assert counts()["listings"] == 1
+
+
+def test_a_peer_that_was_down_and_follows_again_is_answered_at_once(site, web, peer) -> None:  # type: ignore[no-untyped-def]
+    from tontine.db import utcnow
+
+    send(web, peer, follow(peer, 1))
+    with unit_of_work() as session:
+        known = session.scalars(select(Peer)).one()
+        known.failing_since, known.unavailable = utcnow() - timedelta(days=5), True
+    assert send(web, peer, follow(peer, 2)).status_code == 202
+    db.session.expire_all()
+    known = db.session.scalars(select(Peer)).one()
+    assert known.failing_since is None and not known.unavailable
+    accept_jobs = [
+        j
+        for j in db.session.scalars(select(Job)).all()
+        if j.kind == "federation_deliver" and j.payload["inbox"] == f"{peer.id}/inbox"
+    ]
+    assert len(accept_jobs) == 2 and accept_jobs[-1].run_at <= utcnow()

@@ -6,6 +6,7 @@ Views are thin; every id comes from ``urls`` (BASE_URL), never from the Host hea
 from __future__ import annotations
 
 import json
+from html import escape
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 from urllib.parse import urlsplit
@@ -71,6 +72,21 @@ def _is_us(resource: str) -> bool:
             and host.lower() in {urls.host().lower(), urls.domain().lower()}
         )
     return resource.rstrip("/") in {urls.base(), urls.actor_id()}
+
+
+@bp.get("/.well-known/host-meta")
+def host_meta() -> Response:
+    """XRD pointing to WebFinger (some servers look here first)."""
+    template = f"{urls.base()}/.well-known/webfinger?resource={{uri}}"
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<XRD xmlns="http://docs.oasis-open.org/ns/xri/xrd-1.0">\n'
+        f'  <Link rel="lrdd" type="application/xrd+xml" template="{escape(template)}"/>\n'
+        "</XRD>\n"
+    )
+    response = Response(body, content_type="application/xrd+xml; charset=utf-8")
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
 
 
 @bp.get("/.well-known/nodeinfo")

@@ -208,3 +208,11 @@ def test_network_page_in_french(make_app) -> None:  # type: ignore[no-untyped-de
     web = app.test_client()
     html = web.get("/network", headers={"Accept-Language": "fr"}).get_data(as_text=True)
     assert "Ailleurs sur le réseau" in html
+
+
+def test_host_meta_points_to_webfinger(web) -> None:  # type: ignore[no-untyped-def]
+    response = _get(web, "/.well-known/host-meta")
+    assert response.status_code == 200 and response.mimetype == "application/xrd+xml"
+    body = response.get_data(as_text=True)
+    assert f'template="{BASE}/.well-known/webfinger?resource={{uri}}"' in body
+    assert "attacker.example" not in body

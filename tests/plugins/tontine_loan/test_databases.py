@@ -57,8 +57,6 @@ def test_fifty_lenders_racing_for_the_last_200_euros_never_over_fund(
     from tontine.projects.services import get_project, raised
     from tontine_loan.services import get_loan
 
-    if db.engine.dialect.name == "sqlite":
-        pytest.skip("the race needs PostgreSQL's row locks (SQLite serializes writers anyway)")
     _, project = site
     lend(project, "400")
     lenders = [make_user() for _ in range(50)]

@@ -434,9 +434,11 @@ def _verify_rfc9421(request: SignedRequest, key_lookup: KeyLookup, policy: Polic
     if "@authority" in covered:
         _check_host(urlsplit(request.url).netloc, policy)
     if policy.require_coverage:
+        names_host = "@authority" in covered or "host" in covered
         _require(
-            "@method" in covered and "@target-uri" in covered,
-            "@authority" in covered or "host" in covered,
+            "@method" in covered
+            and ("@target-uri" in covered or ("@path" in covered and names_host)),
+            names_host or "@target-uri" in covered,  # the target URI carries our authority
             "created" in params or "date" in covered,
             "content-digest" in covered or not _has_body(request),
         )

@@ -489,3 +489,34 @@ def test_signed_host_is_what_the_client_sends(keys) -> None:  # type: ignore[no-
         sign_cavage(keys["rsa"], "k", "POST", "http://a.example:443/i", {}, b"")["Host"]
         == "a.example:443"
     )
+
+
+def _rfc9421_covering(private, covered: tuple[str, ...], body: bytes = BODY) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    from http_message_signatures import HTTPMessageSigner, algorithms
+
+    from tontine_federation.signatures import _Message, _OneKey
+
+    message = _Message("POST", URL, {"Content-Digest": content_digest_header(body)})
+    HTTPMessageSigner(
+        signature_algorithm=algorithms.RSA_V1_5_SHA256, key_resolver=_OneKey("k", private=private)
+    ).sign(
+        message,
+        key_id="k",
+        created=datetime.now(UTC),
+        label="sig1",
+        covered_component_ids=covered,
+        use_existing_digest=True,
+    )
+    return message.headers
+
+
+def test_rfc9421_target_uri_carries_the_host(keys) -> None:  # type: ignore[no-untyped-def]
+    headers = _rfc9421_covering(keys["rsa"], ("@method", "@target-uri", "content-digest"))
+    assert verify(SignedRequest.build("POST", URL, headers, BODY), lookup(keys["rsa"]), POLICY)
+
+
+def test_rfc9421_path_needs_the_authority(keys) -> None:  # type: ignore[no-untyped-def]
+    with_host = _rfc9421_covering(keys["rsa"], ("@method", "@path", "@authority", "content-digest"))
+    assert verify(SignedRequest.build("POST", URL, with_host, BODY), lookup(keys["rsa"]), POLICY)
+    without = _rfc9421_covering(keys["rsa"], ("@method", "@path", "content-digest"))
+    assert "request target" in _rejects(without, keys["rsa"])

@@ -266,6 +266,7 @@ def make_app(
             "FEDERATION_KEY": federation_key_pem,
             "TESTING": True,
             "JOBS_IN_PROCESS": False,
+            "BROWSE_CACHE_SECONDS": 0,  # pages show what a test just changed
             "RATELIMIT_STORAGE_URI": "memory://",
             # The developer's own TONTINE_* variables must not reach the tests' sites.
             "ENV": "development",

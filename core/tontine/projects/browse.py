@@ -10,7 +10,10 @@ from __future__ import annotations
 import base64
 import binascii
 import math
-from collections.abc import Iterable, Mapping
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -161,3 +164,35 @@ def page(filters: Mapping[str, Any], cursor: str | None = None, limit: int = PAG
         cards=cards_for(rows),
         next_cursor=encode_cursor(rows[-1].id) if more and rows else None,
     )
+
+
+class FragmentCache:
+    """Rendered listing fragments kept for a few seconds, per process.
+
+    The list page is a site's busiest page and rendering its twenty cards costs more than
+    everything else on it, so the cards are rendered once per ``ttl`` seconds for each
+    language, filter set and cursor. A fragment holds nothing personal (no user, no CSRF
+    token); progress shown may be ``ttl`` seconds old. ``ttl`` 0 turns the cache off.
+    """
+
+    def __init__(self, max_entries: int = 512):
+        self.max_entries = max_entries
+        self._entries: OrderedDict[Hashable, tuple[float, str]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get_or_render(self, key: Hashable, ttl: float, render: Callable[[], str]) -> str:
+        if ttl <= 0:
+            return render()
+        now = time.monotonic()
+        with self._lock:
+            hit = self._entries.get(key)
+            if hit is not None and hit[0] > now:
+                self._entries.move_to_end(key)
+                return hit[1]
+        html = render()  # outside the lock; a concurrent miss renders twice, harmlessly
+        with self._lock:
+            self._entries[key] = (now + ttl, html)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+        return html

@@ -18,6 +18,8 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import get_locale
+from markupsafe import Markup
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from marshmallow import EXCLUDE, ValidationError
@@ -125,28 +127,21 @@ def browse():  # type: ignore[no-untyped-def]
     error = None
     status = 200
     filters: dict[str, Any] = {}
+    results = None
     try:
         args = ProjectQuerySchema(unknown=EXCLUDE).load(request.args)
         filters = {name: args.get(name) or "" for name in listing.FILTERS}
-        result = listing.page(filters, args.get("cursor"))
+        results = _results(filters, args.get("cursor"))
     except ValidationError:
         error, status = _("Some search filters are not valid."), 400
         filters = {name: request.args.get(name, "")[:120] for name in listing.FILTERS}
-        result = listing.Page([], None)
     except listing.BadQuery as exc:
         error, status = exc.message, 400
-        result = listing.Page([], None)
-    active = {k: v for k, v in filters.items() if v}
-    next_url = (
-        url_for(".browse", **active, cursor=result.next_cursor) if result.next_cursor else None
-    )
     body = render_template(
         "projects/browse.html",
-        cards=result.cards,
+        results=results,
         filters=filters,
         error=error,
-        next_url=next_url,
-        first_url=url_for(".browse", **active) if request.args.get("cursor") else None,
         categories=category_choices(_("All categories")),
         public_states=[
             s for s in [*STATE_LABELS, *sorted(services.state_table().states - set(STATE_LABELS))]
@@ -155,6 +150,27 @@ def browse():  # type: ignore[no-untyped-def]
         models=_model_choices(),
     )
     return body, status
+
+
+def _results(filters: dict[str, Any], cursor: str | None) -> Markup:
+    """The cards and pager of one list page, from the fragment cache when fresh."""
+    active = {k: v for k, v in filters.items() if v}
+
+    def render() -> str:
+        result = listing.page(filters, cursor)
+        next_url = (
+            url_for(".browse", **active, cursor=result.next_cursor) if result.next_cursor else None
+        )
+        return render_template(
+            "projects/_results.html",
+            cards=result.cards,
+            next_url=next_url,
+            first_url=url_for(".browse", **active) if cursor else None,
+        )
+
+    cache = current_app.extensions.setdefault("tontine.listing_cache", listing.FragmentCache())
+    key = (str(get_locale()), tuple(sorted(active.items())), cursor)
+    return Markup(cache.get_or_render(key, float(current_app.config["BROWSE_CACHE_SECONDS"]), render))
 
 
 # --- The project page --------------------------------------------------------------------

@@ -106,6 +106,22 @@ def test_cards_show_photo_owner_place_progress_and_days_left(client, project, ow
     assert "1 supporter" in card
 
 
+def test_cards_are_rendered_once_per_cache_window_per_language(app, client, project, owner, give):
+    app.config["BROWSE_CACHE_SECONDS"] = 60
+    bakery = project(owner=owner, title="Open a bakery", goal=200)
+    assert "€0" in client.get("/projects/").get_data(as_text=True)
+    give(bakery, "50")
+    # Within the window the cached cards are served as they were…
+    assert 'value="25"' not in client.get("/projects/").get_data(as_text=True)
+    # …other filters and languages have cards of their own…
+    french = client.get("/projects/", headers={"Accept-Language": "fr"}).get_data(as_text=True)
+    assert 'value="25"' in french
+    assert 'value="25"' in client.get("/projects/?place=Lyon").get_data(as_text=True)
+    # …and with the cache off, every page is fresh.
+    app.config["BROWSE_CACHE_SECONDS"] = 0
+    assert 'value="25"' in client.get("/projects/").get_data(as_text=True)
+
+
 def test_pages_of_twenty_with_a_next_link_and_no_offset(client, project, owner):
     for n in range(45):
         project(owner=owner, title=f"Dream number {n:02d}", state="draft" if n == 44 else "open")

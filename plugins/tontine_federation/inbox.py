@@ -303,7 +303,9 @@ def _receive(
     key_host = claimed_key_host(headers)
     if key_host and is_blocked(key_host):
         raise Blocked("this domain is blocked")
-    check_rate(key_host or remote_addr)
+    # Before verifying, only the connecting address is known for sure: a claimed keyId must
+    # not let a stranger use up a real peer's allowance.
+    check_rate(f"addr:{remote_addr}")
     body = read_body(limit + 1)
     if len(body) > limit:
         raise TooLarge("the activity is too large")
@@ -344,6 +346,7 @@ def _receive(
     sender_origin = origin(actor_id)
     if origin(activity_id) != sender_origin:
         raise RemoteRefused("the activity id is on another origin", status=403)
+    check_rate(f"host:{host_of(actor_id)}")
 
     fetched = None
     if needs_fetch(activity, signer):

@@ -644,3 +644,28 @@ def test_a_peer_that_was_down_and_follows_again_is_answered_at_once(site, web, p
         if j.kind == "federation_deliver" and j.payload["inbox"] == f"{peer.id}/inbox"
     ]
     assert len(accept_jobs) == 2 and accept_jobs[-1].run_at <= utcnow()
+
+
+def test_a_stranger_claiming_a_peers_key_does_not_use_up_its_allowance(site, web, peer) -> None:  # type: ignore[no-untyped-def]
+    site.config["FEDERATION_INBOX_RATE_LIMIT"] = 3
+    body = json.dumps(follow(peer)).encode()
+    forged = sign_cavage(peer.key, peer.key_id, "POST", INBOX, {}, body)
+    for _ in range(3):  # from another address, with the peer's keyId and a broken body
+        web.post(
+            "/inbox",
+            data=body + b" ",
+            headers=forged,
+            base_url=BASE,
+            environ_base={"REMOTE_ADDR": "203.0.113.9"},
+        )
+    assert (
+        web.post(
+            "/inbox",
+            data=body,
+            headers=forged,
+            base_url=BASE,
+            environ_base={"REMOTE_ADDR": "203.0.113.9"},
+        ).status_code
+        == 429
+    )
+    assert send(web, peer, follow(peer, 7)).status_code == 202  # the real peer, its own address

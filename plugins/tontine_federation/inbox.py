@@ -22,14 +22,20 @@ from flask import current_app
 from limits import parse as parse_limit
 from limits.storage import storage_from_string
 from limits.strategies import FixedWindowRateLimiter
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from tontine.db import after_commit, db, unit_of_work
 from tontine.projects import states
 from tontine.projects.models import Project
 from tontine_federation import outbox, remote_listings, urls
-from tontine_federation.models import BlockedDomain, FollowState, Peer, ReceivedActivity
+from tontine_federation.models import (
+    BlockedDomain,
+    FollowState,
+    Peer,
+    ReceivedActivity,
+    RemoteListing,
+)
 from tontine_federation.remote import (
     RemoteActor,
     RemoteRefused,
@@ -575,7 +581,23 @@ def on_delete(
         raise RemoteRefused("Delete needs an object")
     if origin(object_id) != sender_origin:
         raise RemoteRefused("one can only delete one's own objects", status=403)
+    if object_id == signer.id:
+        _actor_gone(signer)
+        return
     remote_listings.delete(object_id, sender_origin)
+
+
+def _actor_gone(signer: RemoteActor) -> None:
+    """The sender deleted itself: no more following either way, its listings hidden."""
+    peer = db.session.scalars(select(Peer).where(Peer.actor_id == signer.id)).first()
+    if peer is None:
+        return
+    peer.following = peer.followed = FollowState.NONE
+    peer.our_follow_id = peer.their_follow_id = None
+    db.session.execute(
+        update(RemoteListing).where(RemoteListing.peer_id == peer.id).values(deleted=True)
+    )
+    after_commit(forget_keys)
 
 
 def on_announce(

@@ -669,3 +669,14 @@ def test_a_stranger_claiming_a_peers_key_does_not_use_up_its_allowance(site, web
         == 429
     )
     assert send(web, peer, follow(peer, 7)).status_code == 202  # the real peer, its own address
+
+
+def test_an_actor_deleting_itself_is_unfollowed_and_its_listings_hidden(site, web, peer) -> None:  # type: ignore[no-untyped-def]
+    followed(peer)
+    send(web, peer, follow(peer))
+    assert send(web, peer, activity(peer, "Create", page(peer))).status_code == 202
+    assert send(web, peer, activity(peer, "Delete", peer.id)).status_code == 202
+    db.session.expire_all()
+    gone = db.session.scalars(select(Peer)).one()
+    assert gone.following == FollowState.NONE and gone.followed == FollowState.NONE
+    assert db.session.scalars(select(RemoteListing)).one().deleted

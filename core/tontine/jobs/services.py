@@ -12,21 +12,24 @@ import logging
 import os
 import socket
 import threading
+import time
 import traceback
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_, select, text
 from sqlalchemy.exc import IntegrityError
 
-from tontine.db import db, unit_of_work, utcnow
+from tontine.db import after_commit, db, unit_of_work, utcnow
 from tontine.extensions import registry
 from tontine.jobs.models import Job, JobState, Schedule
 
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=5)
+CHANNEL = "tontine_jobs"
+_local_wakeup = threading.Event()
 
 
 def worker_name() -> str:
@@ -59,7 +62,21 @@ def enqueue(
             session.add(job)
     except IntegrityError:
         return session.scalars(select(Job).where(Job.dedupe_key == dedupe_key)).first()
+    if job.run_at <= utcnow():
+        _announce()
     return job
+
+
+def _announce() -> None:
+    """Wake idle workers when the enqueueing transaction commits (instead of at their next poll).
+
+    On PostgreSQL a ``NOTIFY`` is delivered at commit to every listening worker, on any
+    machine; in one process (SQLite) an event wakes the in-process worker.
+    """
+    session = db.session
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"NOTIFY {CHANNEL}"))
+    after_commit(_local_wakeup.set)
 
 
 def claim(limit: int = 10, now: datetime | None = None) -> list[int]:
@@ -164,18 +181,67 @@ def run_pending(limit: int = 100, now: datetime | None = None) -> int:
     return done
 
 
+class Waiter:
+    """How an idle worker waits: until a job is announced, or ``idle`` seconds at most.
+
+    On PostgreSQL it listens on the jobs channel with a connection of its own (and falls back
+    to plain polling if that connection fails); elsewhere it waits on the process's event.
+    """
+
+    def __init__(self, app: Flask):
+        self._listener: Any = None
+        with app.app_context():
+            url = db.engine.url
+        if url.get_backend_name() == "postgresql":
+            self._dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
+        else:
+            self._dsn = None
+
+    def _listen(self) -> Any:
+        if self._listener is None or self._listener.closed:
+            import psycopg
+
+            self._listener = psycopg.connect(self._dsn, autocommit=True)
+            self._listener.execute(f"LISTEN {CHANNEL}")
+        return self._listener
+
+    def wait(self, idle: float) -> None:
+        if self._dsn is None:
+            _local_wakeup.wait(idle)
+            _local_wakeup.clear()
+            return
+        try:
+            for _ in self._listen().notifies(timeout=idle, stop_after=1):
+                pass
+        except Exception:  # the listening connection broke: poll, and listen again next time
+            log.warning("job notifications unavailable; polling", exc_info=True)
+            self.close()
+            time.sleep(idle)
+
+    def close(self) -> None:
+        if self._listener is not None:
+            try:
+                self._listener.close()
+            finally:
+                self._listener = None
+
+
 def work_forever(app: Flask, stop: threading.Event, idle_seconds: float = 1.0) -> None:
     """The worker loop (``tontine worker`` and the in-process thread)."""
-    while not stop.is_set():
-        try:
-            with app.app_context():
-                ran = run_pending(limit=20)
-                db.session.remove()
-        except Exception:  # keep the worker alive across database hiccups
-            log.exception("worker loop error")
-            ran = 0
-        if not ran:
-            stop.wait(idle_seconds)
+    waiter = Waiter(app)
+    try:
+        while not stop.is_set():
+            try:
+                with app.app_context():
+                    ran = run_pending(limit=20)
+                    db.session.remove()
+            except Exception:  # keep the worker alive across database hiccups
+                log.exception("worker loop error")
+                ran = 0
+            if not ran and not stop.is_set():
+                waiter.wait(idle_seconds)
+    finally:
+        waiter.close()
 
 
 def start_in_process_worker(app: Flask) -> threading.Event:

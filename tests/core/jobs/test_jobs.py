@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -167,3 +168,31 @@ def test_two_workers_never_claim_the_same_job_on_postgres(make_app: Any, jobs_pl
     with app.app_context():
         attempts = db.session.scalar(select(func.max(Job.attempts)).where(Job.kind == "record"))
         assert attempts == 1
+
+
+def test_an_idle_worker_wakes_when_a_job_is_enqueued(db_app, jobs_plugin):
+    """A worker polling every 30 s still runs a new job at once: enqueueing announces it."""
+    import threading
+
+    from tontine.db import unit_of_work
+    from tontine.jobs.services import enqueue, run_pending, work_forever
+    from tontine.testing import wait_for
+
+    run_pending()  # the recurring "tick" is done: the worker will find nothing and wait
+    ticks = len(jobs_plugin.calls)
+    stop = threading.Event()
+    worker = threading.Thread(target=work_forever, args=(db_app, stop), kwargs={"idle_seconds": 30})
+    worker.start()
+    try:
+        time.sleep(0.5)  # the worker is now waiting
+        started = time.monotonic()
+        with unit_of_work():
+            enqueue("record", {"n": "wake"})
+        wait_for(lambda: len(jobs_plugin.calls) > ticks, timeout=10)
+        assert time.monotonic() - started < 10  # far less than the 30 s poll
+        assert jobs_plugin.calls[-1] == {"n": "wake"}
+    finally:
+        stop.set()
+        with unit_of_work():
+            enqueue("record", {"n": "stop"})  # wakes the worker so it sees the stop
+        worker.join(timeout=35)

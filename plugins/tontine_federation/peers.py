@@ -268,9 +268,16 @@ def peer_rows() -> list[dict[str, Any]]:
 
 
 def visible_listings(limit: int = 60, before: int | None = None) -> list[RemoteListing]:
-    """Open remote listings to show: not deleted, not from a blocked domain, newest first."""
-    query = select(RemoteListing).where(
-        RemoteListing.deleted.is_(False), RemoteListing.status == "open"
+    """Open remote listings to show: not deleted, from instances we follow and do not block."""
+    query = (
+        select(RemoteListing)
+        .outerjoin(Peer, Peer.id == RemoteListing.peer_id)
+        .where(
+            RemoteListing.deleted.is_(False),
+            RemoteListing.status == "open",
+            # from an instance we still follow (announced listings have no peer)
+            (RemoteListing.peer_id.is_(None)) | (Peer.following == FollowState.ACCEPTED),
+        )
     )
     if before is not None:
         query = query.where(RemoteListing.id < before)

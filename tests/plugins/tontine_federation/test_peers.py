@@ -275,3 +275,35 @@ def test_browsers_asking_for_a_collection_get_the_actor_page(site) -> None:  # t
         assert page.status_code == 302 and page.headers["Location"].endswith("/actor")
         assert web.get(path, headers={"Accept": "application/activity+json"}).status_code == 200
         assert web.get(path).status_code == 200  # no preference: the document
+
+
+def test_listings_of_an_unfollowed_instance_leave_the_network_page(site, remote) -> None:  # type: ignore[no-untyped-def]
+    actor = remote.add_actor("site")
+    with unit_of_work() as session:
+        peer = Peer(
+            actor_id=actor.id,
+            domain="127.0.0.1",
+            inbox=f"{actor.id}/inbox",
+            following=FollowState.ACCEPTED,
+            our_follow_id="https://dreams.example/actor#f",
+        )
+        session.add(peer)
+        session.flush()
+        session.add(
+            RemoteListing(
+                ap_id=f"{remote.base}/projects/1",
+                origin=remote.base,
+                peer_id=peer.id,
+                name="From a followed site",
+                url=f"{remote.base}/projects/1",
+                funding_model="gift",
+                status="open",
+                currency="EUR",
+                goal_amount=1000,
+                updated=datetime(2030, 1, 1),
+            )
+        )
+    web = site.test_client()
+    assert "From a followed site" in web.get("/network").get_data(as_text=True)
+    assert cli(site, "unfollow", actor.id).exit_code == 0
+    assert "From a followed site" not in web.get("/network").get_data(as_text=True)

@@ -130,8 +130,20 @@ def nodeinfo() -> Response:
 def instance_actor():  # type: ignore[no-untyped-def]
     if wants_activity_json():
         return activity_response(actor.to_ap())
+    from tontine_federation.models import FollowState, Peer
+
+    def count(column: Any) -> int:
+        query = select(func.count()).select_from(Peer).where(column == FollowState.ACCEPTED)
+        return db.session.scalar(query) or 0
+
     response = Response(
-        render_template("federation/actor.html", actor=actor.to_ap(), handle=urls.handle())
+        render_template(
+            "federation/actor.html",
+            actor=actor.to_ap(),
+            handle=urls.handle(),
+            following=count(Peer.following),
+            followers=count(Peer.followed),
+        )
     )
     response.headers["Vary"] = "Accept"
     return response

@@ -216,3 +216,21 @@ def test_host_meta_points_to_webfinger(web) -> None:  # type: ignore[no-untyped-
     body = response.get_data(as_text=True)
     assert f'template="{BASE}/.well-known/webfinger?resource={{uri}}"' in body
     assert "attacker.example" not in body
+
+
+def test_actor_page_counts_peers(web) -> None:  # type: ignore[no-untyped-def]
+    from tontine.db import unit_of_work
+    from tontine_federation.models import FollowState, Peer
+
+    with unit_of_work() as session:
+        session.add(
+            Peer(
+                actor_id="https://a.example/actor",
+                domain="a.example",
+                inbox="https://a.example/i",
+                followed=FollowState.ACCEPTED,
+            )
+        )
+    html = _get(web, "/actor", "text/html").get_data(as_text=True)
+    assert "This site follows 0 other sites." in html
+    assert "1 site or account follows it." in html

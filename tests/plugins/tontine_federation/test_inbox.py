@@ -680,3 +680,42 @@ def test_an_actor_deleting_itself_is_unfollowed_and_its_listings_hidden(site, we
     gone = db.session.scalars(select(Peer)).one()
     assert gone.following == FollowState.NONE and gone.followed == FollowState.NONE
     assert db.session.scalars(select(RemoteListing)).one().deleted
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"id": "javascript:alert(1)"},
+        {"id": "file:///etc/passwd"},
+        {"actor": "data:text/plain,x"},
+        {"type": ["Create", "Update"]},
+        {"id": "https://" + "a" * 600 + ".example/x"},
+    ],
+)
+def test_activities_with_bad_ids_or_types(site, web, peer, change: dict[str, Any]) -> None:  # type: ignore[no-untyped-def]
+    refused(web, *peer.signed(INBOX, {**follow(peer), **change}), 400)
+
+
+def test_two_signature_headers(site, web, peer) -> None:  # type: ignore[no-untyped-def]
+    body, headers = peer.signed(INBOX, follow(peer))
+    before = counts()
+    response = web.post(
+        "/inbox",
+        data=body,
+        base_url=BASE,
+        headers=[*headers.items(), ("Signature", headers["Signature"])],
+    )
+    assert response.status_code in (400, 401)
+    assert counts() == before
+
+
+def test_listing_with_a_javascript_url(site, web, peer) -> None:  # type: ignore[no-untyped-def]
+    followed(peer)
+    hostile = page(peer, url="javascript:alert(1)")
+    refused(web, *peer.signed(INBOX, activity(peer, "Create", hostile)), 400)
+
+
+def test_listing_image_on_another_origin(site, web, peer) -> None:  # type: ignore[no-untyped-def]
+    followed(peer)
+    tracker = page(peer, image={"type": "Image", "url": "https://tracker.example/pixel.gif"})
+    refused(web, *peer.signed(INBOX, activity(peer, "Create", tracker)), 400)

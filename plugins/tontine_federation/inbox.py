@@ -363,9 +363,27 @@ def _receive(
         # Recorded first: a replay fails here (IntegrityError → "already received").
         session.add(ReceivedActivity(activity_id=activity_id, actor_id=actor_id, type=kind[:32]))
         session.flush()
+        if not keys.from_cache:
+            _remember_key(signer)
         if kind in HANDLED:
             HANDLERS[kind](activity, signer, sender_origin, fetched)
     return Outcome(202)
+
+
+def _remember_key(signer: RemoteActor) -> None:
+    """A key fetched just now (new or rotated) replaces the one a known peer had."""
+    session = db.session
+    session.execute(
+        update(Peer)
+        .where(Peer.actor_id == signer.id, Peer.key_id != signer.key_id)
+        .values(key_id=signer.key_id, public_key_pem=signer.public_key_pem)
+    )
+    session.execute(
+        update(Peer)
+        .where(Peer.actor_id == signer.id, Peer.public_key_pem != signer.public_key_pem)
+        .values(public_key_pem=signer.public_key_pem)
+    )
+    after_commit(forget_keys)
 
 
 def _already_received(activity_id: str) -> bool:

@@ -567,8 +567,10 @@ def test_rotated_key_is_fetched_again(site, web, peer, remote) -> None:  # type:
     peer.document["publicKey"]["publicKeyPem"] = public_key_pem(peer.key)
     remote.serve("/users/site", peer.document)
     fetched = len(remote.hits)
-    assert send(web, peer, follow(peer, 2)).status_code == 202
+    assert send(web, peer, activity(peer, "Create", page(peer, 1), 1)).status_code == 202
     assert len(remote.hits) == fetched + 1
+    assert send(web, peer, activity(peer, "Create", page(peer, 2), 2)).status_code == 202
+    assert len(remote.hits) == fetched + 1  # the new key was kept: no fetch this time
 
 
 def test_policy_failures_with_a_known_key_fetch_nothing(site, web, peer, remote) -> None:  # type: ignore[no-untyped-def]

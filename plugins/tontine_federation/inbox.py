@@ -1,8 +1,9 @@
 """The inbox: every rule of FEDERATION.md's security section, applied before anything is stored.
 
 Order matters, cheapest refusal first: size (413, before reading the body), blocked domain
-(403, before any key fetch), per-host rate limit (429), JSON shape (400), signature (401;
-the key is fetched through the safe client), one origin (403), idempotency (a replay is
+(403, before any key fetch), rate limit per connecting address (429), JSON shape (400),
+signature (401; a known peer's key from memory or its row, else fetched through the safe
+client), one origin (403), rate limit per sender host (429), idempotency (a replay is
 accepted and changes nothing), then the activity itself, applied in one unit of work.
 """
 

@@ -26,7 +26,7 @@ from limits.strategies import FixedWindowRateLimiter
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from tontine.db import after_commit, db, unit_of_work
+from tontine.db import after_commit, db, unit_of_work, utcnow
 from tontine.projects import states
 from tontine.projects.models import Project
 from tontine_federation import outbox, remote_listings, urls
@@ -428,8 +428,6 @@ def prune_received(payload: dict[str, Any] | None = None) -> int:
     A replay of something that old carries a signature far outside the window and is
     refused before the id is looked at; the origin stops retrying after about three days.
     """
-    from tontine.db import utcnow
-
     cutoff = utcnow() - timedelta(days=float(setting("received_ids_days")))
     with unit_of_work() as session:
         result = session.execute(
@@ -450,6 +448,7 @@ def _peer(signer: RemoteActor) -> Peer:
     peer.inbox, peer.shared_inbox = signer.inbox, signer.shared_inbox
     peer.key_id, peer.public_key_pem = signer.key_id, signer.public_key_pem
     peer.failing_since, peer.unavailable = None, False  # it just spoke to us: it is up
+    peer.fetched_at = utcnow()
     peer.name = signer.name
     if signer.preferred_username:
         peer.handle = f"{signer.preferred_username}@{urlsplit(signer.id).netloc}"[:300]

@@ -16,7 +16,7 @@ from urllib.parse import quote, urlsplit
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from tontine.db import db, unit_of_work
+from tontine.db import db, unit_of_work, utcnow
 from tontine.errors import DomainError, NotFound
 from tontine_federation import outbox, urls
 from tontine_federation.inbox import accept_follower, forget_blocked, forget_keys
@@ -103,6 +103,7 @@ def _upsert(found: RemoteActor) -> Peer:
         db.session.add(peer)
     peer.inbox, peer.shared_inbox = found.inbox, found.shared_inbox
     peer.key_id, peer.public_key_pem, peer.name = found.key_id, found.public_key_pem, found.name
+    peer.fetched_at = utcnow()
     if found.preferred_username:
         peer.handle = f"{found.preferred_username}@{urlsplit(found.id).netloc}"[:300]
     db.session.flush()

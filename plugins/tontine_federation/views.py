@@ -307,6 +307,8 @@ def network():  # type: ignore[no-untyped-def]
     from tontine_federation.remote import origin
 
     before = request.args.get("before", type=int)
+    if before is not None and not 0 < before < 2**31:
+        before = None
     listings = visible_listings(limit=PAGE_SIZE, before=before)
     cards = [
         {

@@ -161,6 +161,8 @@ def test_absurd_listing_ids_on_postgres(make_app) -> None:  # type: ignore[no-un
     app = make_app(plugins=["gift", "federation"], BASE_URL=BASE, database="postgres")
     response = app.test_client().get(f"/projects/{2**70}", headers={"Accept": AS_JSON})
     assert response.status_code == 404
+    for cursor in (2**70, -(2**70), 0):
+        assert app.test_client().get(f"/network?before={cursor}").status_code == 200
     for path in ("/actor/outbox", "/actor/followers", "/actor/following"):
         for cursor in (2**70, -(2**70), 0):
             assert app.test_client().get(f"{path}?max_id={cursor}").status_code == 200

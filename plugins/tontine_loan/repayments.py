@@ -21,7 +21,7 @@ from tontine.accounts.models import Role, StaffAction, User
 from tontine.db import db, unit_of_work
 from tontine.errors import Conflict, DomainError, Forbidden, NotFound
 from tontine.ledger.models import AccountKind
-from tontine.ledger.services import credit, debit, post
+from tontine.ledger.services import Entry, credit, debit, post_many
 from tontine.money import Money, allocate, percent_of
 from tontine.projects import states
 from tontine.projects.models import Project
@@ -292,7 +292,10 @@ def record_repayments(
             ]
             for start in range(0, len(part_rows), 20_000):  # Core executemany, no ORM bookkeeping
                 session.execute(insert(RepaymentPart.__table__), part_rows[start : start + 20_000])
+            ledger_entries: list[Entry] = []
             for repayment, (sids, parts, losses) in zip(created, splits, strict=True):
+                if not repayment.credited:
+                    continue
                 loan = loans[repayment.project_id]
                 lender_of = {sid: lender for sid, lender, _share in shares[loan.project_id]}
                 kind, ref = borrower_account(loan)
@@ -306,13 +309,15 @@ def record_repayments(
                     for sid, part, loss in zip(sids, parts, losses, strict=True)
                     if part - loss
                 ]
-                if repayment.credited:
-                    post(
+                ledger_entries.append(
+                    Entry(
                         "loan_repayment",
                         legs,
                         memo=f"repayment {repayment.id} of loan {loan.project_id}",
                         cause=f"loan-repayment:{repayment.id}",
                     )
+                )
+            post_many(ledger_entries)
             session.execute(
                 insert(StaffAction),
                 [

@@ -130,23 +130,62 @@ def _forget_account_ids(session: Session, _previous: object) -> None:
     session.info.pop(_ACCOUNT_IDS, None)
 
 
+@dataclass(frozen=True)
+class Entry:
+    """One transaction to write: its kind, legs, memo, and the ``cause`` posted at most once."""
+
+    kind: str
+    legs: list[Leg]
+    memo: str = ""
+    cause: str | None = None
+
+
 def post(kind: str, legs: list[Leg], *, memo: str = "", cause: str | None = None) -> LedgerTransaction | None:
     """Write one balanced transaction; with ``cause``, at most once (returns None if done)."""
+    return post_many([Entry(kind, legs, memo, cause)])[0]
+
+
+def post_many(entries: list[Entry]) -> list[LedgerTransaction | None]:
+    """Write balanced transactions in a few statements, whatever their number.
+
+    Returns one item per entry: the transaction, or None when its ``cause`` was already
+    posted (before, or earlier in ``entries``). Nothing is written if any entry does not net
+    to zero. A month's repayments of thousands of loans is one call.
+    """
     session = db.session
-    if cause is not None:
-        existing = session.scalars(
-            select(LedgerTransaction.id).where(LedgerTransaction.cause == cause)
-        ).first()
-        if existing is not None:
-            return None
-    legs = [leg for leg in legs if leg.amount.amount != 0]
-    check_balanced((leg.amount.amount, leg.amount.currency) for leg in legs)
-    if not legs:
-        raise UnbalancedTransaction("a transaction needs postings")
-    ids = account_ids((leg.kind, str(leg.ref), leg.amount.currency) for leg in legs)
-    txn = LedgerTransaction(kind=kind, memo=memo[:200], cause=cause)
-    session.add(txn)
-    session.flush()
+    causes = [entry.cause for entry in entries if entry.cause is not None]
+    posted: set[str] = set()
+    for start in range(0, len(causes), 500):
+        posted.update(
+            session.scalars(
+                select(LedgerTransaction.cause).where(
+                    LedgerTransaction.cause.in_(causes[start : start + 500])
+                )
+            )
+        )
+    todo: list[tuple[int, Entry, list[Leg]]] = []
+    for index, entry in enumerate(entries):
+        if entry.cause is not None:
+            if entry.cause in posted:
+                continue
+            posted.add(entry.cause)
+        legs = [leg for leg in entry.legs if leg.amount.amount != 0]
+        if not legs:
+            raise UnbalancedTransaction("a transaction needs postings")
+        check_balanced((leg.amount.amount, leg.amount.currency) for leg in legs)
+        todo.append((index, entry, legs))
+    results: list[LedgerTransaction | None] = [None] * len(entries)
+    if not todo:
+        return results
+    ids = account_ids(
+        (leg.kind, str(leg.ref), leg.amount.currency) for _, _, legs in todo for leg in legs
+    )
+    transactions = list(
+        session.scalars(
+            insert(LedgerTransaction).returning(LedgerTransaction, sort_by_parameter_order=True),
+            [{"kind": e.kind, "memo": e.memo[:200], "cause": e.cause} for _, e, _ in todo],
+        )
+    )
     rows = [
         {
             "transaction_id": txn.id,
@@ -154,11 +193,15 @@ def post(kind: str, legs: list[Leg], *, memo: str = "", cause: str | None = None
             "amount": leg.amount.amount,
             "currency": leg.amount.currency,
         }
+        for (_, _, legs), txn in zip(todo, transactions, strict=True)
         for leg in legs
     ]
-    # One Core executemany (pipelined by the driver); the legs were checked to balance above.
-    session.execute(insert(Posting.__table__), rows)
-    return txn
+    # Core executemany (pipelined by the driver); every entry was checked to balance above.
+    for start in range(0, len(rows), 20_000):
+        session.execute(insert(Posting.__table__), rows[start : start + 20_000])
+    for (index, _, _), txn in zip(todo, transactions, strict=True):
+        results[index] = txn
+    return results
 
 
 def balance(kind: AccountKind, ref: str | int, currency: str) -> Money:

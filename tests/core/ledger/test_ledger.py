@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from tontine.db import db, unit_of_work
 from tontine.ledger.models import CREDIT_NORMAL, AccountKind, LedgerTransaction, Posting
 from tontine.ledger.services import (
+    Entry,
     Leg,
     UnbalancedTransaction,
     balance,
@@ -19,6 +20,7 @@ from tontine.ledger.services import (
     credit,
     debit,
     post,
+    post_many,
     trial_balance,
 )
 from tontine.money import Money
@@ -145,6 +147,40 @@ def test_a_cause_is_posted_at_most_once(db_app: Any) -> None:
         second = post("contribution", legs, cause="payment:1:succeeded")
     assert first is not None and second is None
     assert balance(AccountKind.PROJECT_ESCROW, 1, "EUR") == Money(500, "EUR")
+
+
+def test_many_transactions_are_posted_together_each_cause_once(db_app: Any) -> None:
+    def gift(n: int, cents: int) -> Entry:
+        return Entry(
+            "contribution",
+            [
+                debit(AccountKind.PROVIDER_CLEARING, "sandbox", Money(cents, "EUR")),
+                credit(AccountKind.PROJECT_ESCROW, n, Money(cents, "EUR")),
+            ],
+            cause=f"payment:{n}:succeeded",
+        )
+
+    with unit_of_work():
+        post("contribution", gift(1, 100).legs, cause="payment:1:succeeded")
+    with unit_of_work():
+        written = post_many([gift(1, 100), gift(2, 200), gift(3, 300), gift(2, 200)])
+    assert [txn is not None for txn in written] == [False, True, True, False]
+    assert [balance(AccountKind.PROJECT_ESCROW, n, "EUR").amount for n in (1, 2, 3)] == [100, 200, 300]
+    assert trial_balance() == {"EUR": 0}
+
+
+def test_one_unbalanced_entry_writes_none_of_the_batch(db_app: Any) -> None:
+    good = Entry("contribution", [
+        debit(AccountKind.PROVIDER_CLEARING, "sandbox", Money(100, "EUR")),
+        credit(AccountKind.PROJECT_ESCROW, 1, Money(100, "EUR")),
+    ])
+    bad = Entry("contribution", [
+        debit(AccountKind.PROVIDER_CLEARING, "sandbox", Money(100, "EUR")),
+        credit(AccountKind.PROJECT_ESCROW, 2, Money(99, "EUR")),
+    ])
+    with pytest.raises(UnbalancedTransaction), unit_of_work():
+        post_many([good, bad])
+    assert db.session.scalar(select(func.count()).select_from(LedgerTransaction)) == 0
 
 
 def test_a_transaction_without_postings_is_refused(db_app: Any) -> None:

@@ -139,3 +139,28 @@ def enum_column(enum_cls: type, length: int) -> Enum:
         values_callable=lambda members: [m.value for m in members],
         validate_strings=True,
     )
+
+
+def insert_rows(table: Any, rows: list[dict[str, Any]]) -> None:
+    """Insert many rows at once, without RETURNING or ORM bookkeeping.
+
+    The ledger's postings and a loan's repayment parts come by the thousand. On PostgreSQL
+    they are streamed with ``COPY`` on the session's own connection (same transaction), the
+    database's bulk path; elsewhere they go as one executemany.
+    """
+    if not rows:
+        return
+    from sqlalchemy import insert
+
+    connection = db.session.connection()
+    if connection.dialect.name != "postgresql":
+        connection.execute(insert(table), rows)
+        return
+    columns = list(rows[0])
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    with driver.cursor() as cursor, cursor.copy(
+        f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
+    ) as copy:
+        for row in rows:
+            copy.write_row([row[column] for column in columns])

@@ -18,7 +18,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, insert, select, tuple_
 
 from tontine.accounts.models import Role, StaffAction, User
-from tontine.db import db, unit_of_work
+from tontine.db import db, insert_rows, unit_of_work
 from tontine.errors import Conflict, DomainError, Forbidden, NotFound
 from tontine.ledger.models import AccountKind
 from tontine.ledger.services import Entry, credit, debit, post_many
@@ -290,8 +290,7 @@ def record_repayments(
                 for sid, part, loss in zip(sids, parts, losses, strict=True)
                 if part
             ]
-            for start in range(0, len(part_rows), 20_000):  # Core executemany, no ORM bookkeeping
-                session.execute(insert(RepaymentPart.__table__), part_rows[start : start + 20_000])
+            insert_rows(RepaymentPart.__table__, part_rows)
             ledger_entries: list[Entry] = []
             for repayment, (sids, parts, losses) in zip(created, splits, strict=True):
                 if not repayment.credited:

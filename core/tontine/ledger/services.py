@@ -10,7 +10,7 @@ from sqlalchemy import event, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from tontine.db import db, utcnow
+from tontine.db import db, insert_rows, utcnow
 from tontine.ledger.models import (
     CREDIT_NORMAL,
     AccountKind,
@@ -196,9 +196,7 @@ def post_many(entries: list[Entry]) -> list[LedgerTransaction | None]:
         for (_, _, legs), txn in zip(todo, transactions, strict=True)
         for leg in legs
     ]
-    # Core executemany (pipelined by the driver); every entry was checked to balance above.
-    for start in range(0, len(rows), 20_000):
-        session.execute(insert(Posting.__table__), rows[start : start + 20_000])
+    insert_rows(Posting.__table__, rows)  # every entry was checked to balance above
     for (index, _, _), txn in zip(todo, transactions, strict=True):
         results[index] = txn
     return results

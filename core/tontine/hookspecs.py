@@ -89,6 +89,11 @@ def contribution_confirmed(contribution: Any) -> None:
     """Called inside the unit of work when a contribution's payment has succeeded."""
 
 
+@hookspec
+def contribution_refunded(contribution: Any) -> None:
+    """Called inside the unit of work when money of a contribution went back (refund, chargeback)."""
+
+
 # --- Payment providers -------------------------------------------------------------------
 
 

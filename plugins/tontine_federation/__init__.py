@@ -69,6 +69,13 @@ def contribution_confirmed(contribution: Any) -> None:
 
 
 @hookimpl
+def contribution_refunded(contribution: Any) -> None:
+    from tontine_federation.outbox import on_contribution
+
+    on_contribution(contribution.project_id)
+
+
+@hookimpl
 def register_commands() -> list[Any]:
     from tontine_federation.commands import federation
 

@@ -20,8 +20,7 @@ from tontine_federation import urls
 from tontine_federation.contexts import PUBLIC, context
 from tontine_federation.sanitize import plain_to_html
 
-#: States whose listings are published; withdrawn ones answer 410 with a Tombstone.
-PUBLISHED = states.PUBLIC_STATES
+#: Withdrawn listings answer 410 with a Tombstone; public ones (``states.is_public``) are served.
 GONE = frozenset({states.WITHDRAWN})
 
 

@@ -180,24 +180,24 @@ def touch(project_id: int, now: datetime | None = None) -> None:
 def on_state_changed(project: Project, old_state: str, new_state: str) -> None:
     """Hook body: opening creates the listing, closing states update it, withdrawal deletes it."""
     touch(project.id)
-    if new_state == states.OPEN and old_state not in states.PUBLIC_STATES:
+    if new_state == states.OPEN and not states.is_public(old_state):
         publish_create(project)
-    elif new_state == states.WITHDRAWN and old_state in states.PUBLIC_STATES:
+    elif new_state == states.WITHDRAWN and states.is_public(old_state):
         publish_delete(project)
-    elif new_state in states.PUBLIC_STATES:
+    elif states.is_public(new_state):
         publish_update(project)
 
 
 def on_saved(project: Project) -> None:
     touch(project.id)
-    if project.state in states.PUBLIC_STATES:
+    if states.is_public(project.state):
         publish_update(project)
 
 
 def on_contribution(project_id: int) -> None:
     project = db.session.get(Project, project_id)
     touch(project_id)
-    if project is not None and project.state in states.PUBLIC_STATES:
+    if project is not None and states.is_public(project.state):
         publish_update(project)
 
 
@@ -208,7 +208,7 @@ def render(activity: OutgoingActivity) -> dict[str, Any] | None:
     """The JSON sent (and shown in the outbox); None when there is nothing to say any more."""
     if activity.type in ("Create", "Update"):
         project = db.session.get(Project, activity.project_id)
-        if project is None or project.state not in states.PUBLIC_STATES:
+        if project is None or not states.is_public(project.state):
             return None  # withdrawn since: the Delete says the rest
         page = to_ap(project, with_context=False)
         return {

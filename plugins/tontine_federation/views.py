@@ -101,11 +101,11 @@ def nodeinfo_links() -> Response:
 def nodeinfo() -> Response:
     from tontine.accounts.models import User
     from tontine.projects.models import Project
-    from tontine.projects.states import PUBLIC_STATES
+    from tontine.projects.states import PRIVATE_STATES
 
     users = db.session.scalar(select(func.count()).select_from(User).where(User.active.is_(True)))
     listings = db.session.scalar(
-        select(func.count()).select_from(Project).where(Project.state.in_(PUBLIC_STATES))
+        select(func.count()).select_from(Project).where(Project.state.not_in(PRIVATE_STATES))
     )
     try:
         software_version = version("tontine")
@@ -165,11 +165,12 @@ def listing_as_activity_json():  # type: ignore[no-untyped-def]
     if not wants_activity_json():
         return None
     from tontine.projects.models import Project
-    from tontine_federation.listings import GONE, PUBLISHED, to_ap
+    from tontine.projects.states import is_public
+    from tontine_federation.listings import GONE, to_ap
 
     project_id = (request.view_args or {}).get("project_id")
     project = db.session.get(Project, project_id) if 0 < project_id < 2**31 else None
-    if project is None or project.state not in PUBLISHED | GONE:
+    if project is None or not (is_public(project.state) or project.state in GONE):
         return _problem(404, _("This page does not exist."))
     return activity_response(to_ap(project), status=410 if project.state in GONE else 200)
 

@@ -197,7 +197,7 @@ def _journal(project: Project, dream: Dream, owner: User, supporters: list[User]
         update = projects.post_update(project, owner, title, body)
         with unit_of_work():
             db.session.get(ProjectUpdate, update.id).created_at = now - timedelta(days=days_ago)
-    if project.state not in states.PUBLIC_STATES:
+    if not states.is_public(project.state):
         return
     for index, body, days_ago in dream.comments:
         comment = projects.add_comment(project, supporters[index % len(supporters)], body)

@@ -285,6 +285,7 @@ def _apply_to_payment(payment: Payment, event: ProviderEvent) -> str:
         if remaining - project_part:
             legs.append(debit(AccountKind.DONATIONS, PLATFORM, Money(remaining - project_part, payment.currency)))
         post("chargeback", legs, memo=f"dispute lost on payment {payment.id}", cause=f"payment:{payment.id}:lost")
+        hook().contribution_refunded(contribution=contribution)
     return "applied"
 
 
@@ -327,6 +328,7 @@ def _apply_refund(payment: Payment, amount: int, event_id: str) -> str:
     post("refund", legs, memo=f"refund of payment {payment.id}", cause=f"refund:{payment.provider}:{event_id}")
     payment.refunded_amount += amount
     contribution.refunded_amount += project_part
+    hook().contribution_refunded(contribution=contribution)
     state = PaymentState.REFUNDED if payment.refunded_amount == payment.amount else PaymentState.PARTIALLY_REFUNDED
     _set_state(payment, state)
     return "applied"
@@ -379,6 +381,7 @@ def _refund_to_balance(payment: Payment, contribution: Contribution, amount: int
          cause=f"refund:balance:{event_id}")
     payment.refunded_amount += amount
     contribution.refunded_amount += project_part
+    hook().contribution_refunded(contribution=contribution)
     _set_state(payment, PaymentState.REFUNDED)
 
 

@@ -166,3 +166,22 @@ def test_absurd_listing_ids_on_postgres(make_app) -> None:  # type: ignore[no-un
     for path in ("/actor/outbox", "/actor/followers", "/actor/following"):
         for cursor in (2**70, -(2**70), 0):
             assert app.test_client().get(f"{path}?max_id={cursor}").status_code == 200
+
+
+def test_a_refund_sends_the_listings_new_progress(make_app, make_project, give) -> None:  # type: ignore[no-untyped-def]
+    """``contribution_refunded`` moves the listing's ``updated`` on: peers take the new total."""
+    from tontine.payments.services import refund_contribution
+    from tontine.testing import InstantSite
+
+    app = make_app(
+        plugins=["federation"], extra_plugins=[InstantSite()], PAYMENT_PROVIDERS=["instant"], BASE_URL=BASE
+    )
+    with app.app_context():
+        project = make_project(funding_model="plain", goal=100)
+        contribution = give(project, "40")
+        assert to_ap(project)["raised"]["value"] == "40.00"
+        before = to_ap(project)["updated"]
+        refund_contribution(contribution.id)
+        page = to_ap(project)
+        assert page["raised"]["value"] == "0.00"
+        assert page["updated"] > before

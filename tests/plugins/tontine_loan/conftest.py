@@ -8,48 +8,14 @@ from typing import Any
 
 import pytest
 
-from tontine.funding import FundingModel  # noqa: F401  (imported for plugin authors' symmetry)
 from tontine.hookspecs import hookimpl
-from tontine.payments.provider import PaymentProvider, ProviderEvent, StartResult
-
-
-class InstantProvider(PaymentProvider):
-    """Succeeds at once: lets tests fund loans without a provider's round trip."""
-
-    key = "instant"
-    label = "Instant"
-
-    def start(self, payment: Any, return_url: str) -> StartResult:
-        ref = f"i{payment.id}"
-        return StartResult(
-            provider_ref=ref,
-            events=[ProviderEvent(event_id=f"e{payment.id}", provider_ref=ref, kind="succeeded")],
-        )
-
-    def refund(self, payment: Any, amount: int, event_id: str) -> list[ProviderEvent]:
-        return [
-            ProviderEvent(
-                event_id=event_id, provider_ref=payment.provider_ref, kind="refund", amount=amount
-            )
-        ]
+from tontine.testing import InstantProvider
 
 
 class InstantPlugin:
     @hookimpl
     def register_payment_providers(self) -> list[Any]:
         return [InstantProvider()]
-
-
-@pytest.fixture(autouse=True)
-def _cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Accounts here are test lenders: argon2's production cost (~0.5 s each) only slows tests."""
-    from argon2 import PasswordHasher
-
-    from tontine.accounts import services
-
-    monkeypatch.setattr(
-        services, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-    )
 
 
 @pytest.fixture
@@ -148,20 +114,3 @@ def loan_db_app(request: pytest.FixtureRequest, make_loan_app: Callable[..., Any
     app = make_loan_app(database=request.param)
     with app.app_context():
         yield app
-
-
-def isolate_requests(app: Any) -> Any:
-    """Requests made inside a test's app context share its ``g``; a real request never does
-    (flask-login caches the user there, flask-wtf the CSRF token): start each one afresh."""
-    from flask import g
-
-    if app.extensions.get("loan_tests_isolated"):
-        return app
-    app.extensions["loan_tests_isolated"] = True
-
-    @app.before_request
-    def _fresh_g() -> None:
-        for name in list(vars(g)):
-            g.pop(name, None)
-
-    return app

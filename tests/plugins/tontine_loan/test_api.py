@@ -25,9 +25,6 @@ def disbursed(make_loan, lend, make_user, staff):
 
 
 def api_client(app, user, login):
-    import importlib
-
-    importlib.import_module(__name__.rsplit(".", 1)[0] + ".conftest").isolate_requests(app)
     client = app.test_client()
     if user is not None:
         login(client, user)

@@ -163,11 +163,8 @@ def test_the_batch_job_is_registered(site) -> None:
 
 
 def test_the_settings_page(site, make_user, login, form_post) -> None:
-    import importlib
-
     from tontine_loan.autolend import settings_of
 
-    importlib.import_module(__name__.rsplit(".", 1)[0] + ".conftest").isolate_requests(site)
     user = make_user()
     client = site.test_client()
     login(client, user)

@@ -7,49 +7,25 @@ from datetime import date
 
 import pytest
 
-from tontine.testing import csrf_token_from
+from tontine.hookspecs import hookimpl
+from tontine.testing import InstantProvider, csrf_token_from
 
 KEY_RE = re.compile(r'name="idempotency_key" type="hidden" value="([^"]+)"')
 
 
+class InstantPlugin:
+    @hookimpl
+    def register_payment_providers(self):
+        return [InstantProvider()]
+
+
 @pytest.fixture
 def site(make_app):
-    from flask import g
-
-    from tontine.hookspecs import hookimpl
-    from tontine.payments.provider import PaymentProvider, ProviderEvent, StartResult
-
-    class Instant(PaymentProvider):
-        key = "instant"
-        label = "Instant"
-
-        def start(self, payment, return_url):
-            ref = f"i{payment.id}"
-            return StartResult(
-                provider_ref=ref,
-                events=[
-                    ProviderEvent(event_id=f"e{payment.id}", provider_ref=ref, kind="succeeded")
-                ],
-            )
-
-    class Plugin:
-        @hookimpl
-        def register_payment_providers(self):
-            return [Instant()]
-
     app = make_app(
         plugins=["loan", "balance"],
-        extra_plugins=[Plugin()],
+        extra_plugins=[InstantPlugin()],
         PAYMENT_PROVIDERS=["instant", "balance"],
     )
-
-    @app.before_request
-    def _fresh_g() -> None:
-        """Requests made inside the test's app context share its ``g``; a real request never
-        does (flask-login caches the user and flask-wtf the CSRF token there)."""
-        for name in list(vars(g)):
-            g.pop(name, None)
-
     with app.app_context():
         yield app
 

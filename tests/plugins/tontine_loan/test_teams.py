@@ -40,15 +40,7 @@ def test_team_names_are_unique_and_not_empty(loan_app, make_user) -> None:
 
 
 def test_team_pages_through_http(make_loan_app, make_user, login, form_post) -> None:
-    from flask import g
-
     app = make_loan_app()
-
-    @app.before_request
-    def _fresh_g() -> None:
-        for name in list(vars(g)):
-            g.pop(name, None)
-
     with app.app_context():
         user, other = make_user(name="Camille"), make_user(name="Lou")
         client = app.test_client()

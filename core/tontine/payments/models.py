@@ -117,13 +117,25 @@ class PaymentEvent(Base):
 
 
 class Payout(Base):
-    """Money raised, on its way to the project owner or partner."""
+    """Money on its way out: what a project raised to its owner, or a supporter's balance.
+
+    Exactly one of ``project_id`` and ``supporter_id`` is set: it says where the money
+    came from, so a failed payout knows where to put it back.
+    """
 
     __tablename__ = "payouts"
-    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint(
+            "(project_id IS NULL) <> (supporter_id IS NULL)", name="one_source"
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id"), index=True)
+    supporter_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
     amount: Mapped[int] = mapped_column(BigInteger)  # sent to the owner, after the fee
     fee_amount: Mapped[int] = mapped_column(BigInteger, default=0)
     currency: Mapped[str] = mapped_column(String(3))

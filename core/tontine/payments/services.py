@@ -457,10 +457,66 @@ def request_payout(project_id: int, actor: User) -> Payout:
             cause=f"payout:{payout.id}:requested",
         )
         record_staff_action(actor, "payout_requested", f"payout:{payout.id}", "owner requested payout")
-        events = provider(provider_key).payout(payout)
-        for event in events:
-            apply_event(provider_key, event)
+        _send_payout(payout)
     return payout
+
+
+def request_balance_payout(user: User, amount: Money | Decimal | str, currency: str) -> Payout:
+    """Pay part of a supporter's Tontine balance out to them, through the site's provider.
+
+    The user row is locked while the balance is read, so two requests at once cannot spend
+    the same money; the balance leaves (into ``PAYOUTS_IN_TRANSIT``) in the same unit of
+    work that creates the payout, and a failed payout puts it back.
+    """
+    from flask_babel import gettext as _
+
+    from tontine.ledger.services import balance
+
+    wanted: Money | None = amount if isinstance(amount, Money) else None
+    if wanted is None:
+        try:
+            wanted = Money.from_decimal(str(amount).strip().replace(",", "."), currency)
+        except (ValueError, ArithmeticError):
+            wanted = None
+    if wanted is None or wanted.currency != currency or wanted.amount > MAX_MINOR_UNITS:
+        raise DomainError(_("Enter an amount in %(currency)s.", currency=currency), field="amount")
+    amount = wanted
+    if amount.amount <= 0:
+        raise DomainError(_("The amount must be more than zero."), field="amount")
+    provider_key = payout_provider_key()
+    with unit_of_work() as session:
+        if lock_row(User, user.id) is None:
+            raise NotFound("No such account.")
+        held = balance(AccountKind.SUPPORTER_BALANCE, user.id, currency)
+        if held.amount < amount.amount:
+            raise DomainError(
+                _("You cannot withdraw more than your balance of %(balance)s.", balance=str(held)),
+                field="amount",
+            )
+        payout = Payout(
+            supporter_id=user.id, amount=amount.amount, fee_amount=0, currency=currency,
+            provider=provider_key, requested_by=user.id,
+        )
+        session.add(payout)
+        session.flush()
+        payout.provider_ref = f"payout-{payout.id}"
+        post(
+            "payout",
+            [
+                debit(AccountKind.SUPPORTER_BALANCE, user.id, amount),
+                credit(AccountKind.PAYOUTS_IN_TRANSIT, payout.id, amount),
+            ],
+            memo=f"payout {payout.id} from the balance of account {user.id}",
+            cause=f"payout:{payout.id}:requested",
+        )
+        _send_payout(payout)
+    return payout
+
+
+def _send_payout(payout: Payout) -> None:
+    """Ask the payout's provider to send it; events it answers at once apply now."""
+    for event in provider(payout.provider).payout(payout):
+        apply_event(payout.provider, event)
 
 
 def payout_provider_key() -> str:
@@ -485,12 +541,18 @@ def _apply_payout_event(payout: Payout, event: ProviderEvent) -> str:
               credit(AccountKind.PROVIDER_CLEARING, provider_key, net)],
              memo=f"payout {payout.id} paid", cause=f"payout:{payout.id}:paid")
     else:
+        # The money goes back where it came from: the project's escrow (with the fee it
+        # paid), or the supporter's balance.
         payout.failure_reason = event.reason[:200]
-        fee = Money(payout.fee_amount, payout.currency)
-        post("payout_failed",
-             [debit(AccountKind.PAYOUTS_IN_TRANSIT, payout.id, net),
-              debit(AccountKind.PLATFORM_FEES, PLATFORM, fee),
-              credit(AccountKind.PROJECT_ESCROW, payout.project_id, net + fee)],
+        in_transit = debit(AccountKind.PAYOUTS_IN_TRANSIT, payout.id, net)
+        if payout.supporter_id is not None:
+            legs = [in_transit, credit(AccountKind.SUPPORTER_BALANCE, payout.supporter_id, net)]
+        else:
+            fee = Money(payout.fee_amount, payout.currency)
+            legs = [in_transit,
+                    debit(AccountKind.PLATFORM_FEES, PLATFORM, fee),
+                    credit(AccountKind.PROJECT_ESCROW, payout.project_id, net + fee)]
+        post("payout_failed", legs,
              memo=f"payout {payout.id} failed", cause=f"payout:{payout.id}:failed")
     return "applied"
 
@@ -533,6 +595,13 @@ def pending_transfers() -> list[Payment]:
 def payouts_of(project_id: int) -> list[Payout]:
     return list(db.session.scalars(
         select(Payout).where(Payout.project_id == project_id).order_by(Payout.id.desc())
+    ))
+
+
+def balance_payouts_of(user: User) -> list[Payout]:
+    """A supporter's payouts from their balance, newest first."""
+    return list(db.session.scalars(
+        select(Payout).where(Payout.supporter_id == user.id).order_by(Payout.id.desc())
     ))
 
 

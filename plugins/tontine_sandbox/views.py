@@ -14,9 +14,9 @@ from sqlalchemy import select
 from wtforms import SelectField
 from wtforms.validators import InputRequired
 
-from tontine.db import db, lock_row, unit_of_work
+from tontine.db import db, unit_of_work
 from tontine.errors import Conflict, DomainError
-from tontine.payments.models import Payment
+from tontine.payments.models import Contribution, Payment
 from tontine.payments.states import PaymentState
 from tontine.projects.models import Project
 from tontine_sandbox.provider import (
@@ -57,10 +57,14 @@ class ChallengeForm(FlaskForm):
     )
 
 
-def _payment(ref: str) -> Payment:
-    payment = db.session.scalars(
-        select(Payment).where(Payment.provider == "sandbox", Payment.provider_ref == ref)
-    ).first()
+def _payment(ref: str, *, for_update: bool = False) -> Payment:
+    """The payment behind a checkout (locked for the decision when ``for_update``), or 404."""
+    query = select(Payment).where(Payment.provider == "sandbox", Payment.provider_ref == ref)
+    if for_update:
+        query = query.with_for_update(of=Payment, key_share=True).execution_options(
+            populate_existing=True
+        )
+    payment = db.session.scalars(query).first()
     if payment is None:
         abort(404)
     return payment
@@ -76,12 +80,10 @@ def _safe_return(target: str | None, payment: Payment) -> str:
     return url_for("payments.checkout_done", contribution_id=payment.contribution_id)
 
 
-def decide(ref: str, action: str) -> None:
+def decide(ref: str, action: str) -> Payment:
     """Record the supporter's choice by queueing its webhooks; one final outcome per payment."""
     with unit_of_work():
-        payment = _payment(ref)
-        locked = lock_row(Payment, payment.id)
-        assert locked is not None
+        locked = _payment(ref, for_update=True)
         if locked.state not in WAITING:
             raise Conflict(_("This payment is already %(state)s.", state=locked.state.value))
         finals = [payment_event_id(ref, kind) for kind in FINAL_KINDS]
@@ -96,11 +98,19 @@ def decide(ref: str, action: str) -> None:
                 for kind, reason in ACTIONS[action]
             ]
         )
+    return locked
 
 
 def _render(template: str, ref: str, form: FlaskForm, error: str | None = None, status: int = 200):  # type: ignore[no-untyped-def]
-    payment = _payment(ref)
-    project = db.session.get(Project, payment.contribution.project_id)
+    row = db.session.execute(  # the payment and its project in one query
+        select(Payment, Project)
+        .join(Contribution, Contribution.id == Payment.contribution_id)
+        .join(Project, Project.id == Contribution.project_id)
+        .where(Payment.provider == "sandbox", Payment.provider_ref == ref)
+    ).first()
+    if row is None:
+        abort(404)
+    payment, project = row
     decided = bool(sent_event_ids([payment_event_id(ref, kind) for kind in FINAL_KINDS]))
     return render_template(
         template,
@@ -134,11 +144,10 @@ def challenge_submit(ref: str):  # type: ignore[no-untyped-def]
 
 
 def _submit(ref: str, form: FlaskForm, template: str):  # type: ignore[no-untyped-def]
-    payment = _payment(ref)
     if not form.validate_on_submit():
-        return _render(template, ref, form, _("Choose one of the buttons."), 400)
+        return _render(template, ref, form, _("Choose one of the buttons."), 400)  # 404 if unknown
     try:
-        decide(ref, form.action.data)
+        payment = decide(ref, form.action.data)
     except DomainError as exc:
         return _render(template, ref, form, exc.message, exc.status)
     return_to = request.args.get("return_to")

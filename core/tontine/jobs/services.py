@@ -44,25 +44,47 @@ def enqueue(
     dedupe_key: str | None = None,
     max_attempts: int = 8,
 ) -> Job | None:
-    """Add a job in the current transaction; with ``dedupe_key``, at most one such job."""
+    """Add a job in the current transaction; with ``dedupe_key``, at most one such job.
+
+    One ``INSERT … ON CONFLICT (dedupe_key) DO NOTHING RETURNING`` (PostgreSQL and SQLite):
+    a job that is already there (or being inserted by a concurrent transaction that then
+    commits) is returned instead of a second one, without a savepoint round trip.
+    """
     session = db.session
-    if dedupe_key is not None:
-        existing = session.scalars(select(Job).where(Job.dedupe_key == dedupe_key)).first()
-        if existing is not None:
-            return existing
-    job = Job(
-        kind=kind,
-        payload=payload or {},
-        run_at=run_at or utcnow(),
-        dedupe_key=dedupe_key,
-        max_attempts=max_attempts,
-    )
-    try:
-        with session.begin_nested():
-            session.add(job)
-    except IntegrityError:
-        return session.scalars(select(Job).where(Job.dedupe_key == dedupe_key)).first()
-    if job.run_at <= utcnow():
+    when = run_at or utcnow()
+    values = {
+        "kind": kind,
+        "payload": payload or {},
+        "state": JobState.QUEUED,
+        "run_at": when,
+        "attempts": 0,
+        "max_attempts": max_attempts,
+        "last_error": "",
+        "dedupe_key": dedupe_key,
+        "created_at": utcnow(),
+    }
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as upsert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as upsert
+    else:  # pragma: no cover - the core supports PostgreSQL and SQLite
+        upsert = None
+    if upsert is None:
+        job = Job(**values)
+        try:
+            with session.begin_nested():
+                session.add(job)
+        except IntegrityError:
+            return session.scalars(select(Job).where(Job.dedupe_key == dedupe_key)).first()
+    else:
+        statement = upsert(Job).values(**values).returning(Job)
+        if dedupe_key is not None:
+            statement = statement.on_conflict_do_nothing(index_elements=[Job.dedupe_key])
+        job = session.scalars(statement).first()
+        if job is None:  # deduplicated: the job that holds this key
+            return session.scalars(select(Job).where(Job.dedupe_key == dedupe_key)).first()
+    if when <= utcnow():
         _announce()
     return job
 
@@ -71,11 +93,19 @@ def _announce() -> None:
     """Wake idle workers when the enqueueing transaction commits (instead of at their next poll).
 
     On PostgreSQL a ``NOTIFY`` is delivered at commit to every listening worker, on any
-    machine; in one process (SQLite) an event wakes the in-process worker.
+    machine; in one process (SQLite) an event wakes the in-process worker. One announcement
+    per transaction is enough: identical notifications are folded into one anyway.
     """
-    session = db.session
+    session = db.session()  # the Session itself (the scoped proxy lacks some methods)
+    # The innermost transaction: a NOTIFY sent inside a savepoint that is rolled back is lost.
+    current = session.get_nested_transaction() or session.get_transaction()
+    if current is not None and session.info.get("tontine_announced") is current:
+        return
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text(f"NOTIFY {CHANNEL}"))
+    session.info["tontine_announced"] = (
+        session.get_nested_transaction() or session.get_transaction()
+    )
     after_commit(_local_wakeup.set)
 
 
@@ -167,9 +197,10 @@ def schedule_recurring(now: datetime | None = None) -> int:
     return count
 
 
-def run_pending(limit: int = 100, now: datetime | None = None) -> int:
+def run_pending(limit: int = 100, now: datetime | None = None, *, schedule: bool = True) -> int:
     """Schedule, claim and run what is due now (tests and ``worker --once``)."""
-    schedule_recurring(now)
+    if schedule:
+        schedule_recurring(now)
     done = 0
     while limit > 0:
         ids = claim(min(limit, 10), now)
@@ -179,6 +210,70 @@ def run_pending(limit: int = 100, now: datetime | None = None) -> int:
             done += run_job(job_id)
         limit -= len(ids)
     return done
+
+
+#: How often a worker looks at the schedule. Recurring jobs run at most every few minutes,
+#: so looking every few seconds (not on every loop) spares a locking write per loop.
+SCHEDULE_EVERY_SECONDS = 5.0
+
+
+def _run_claimed(app: Flask, pool: Any, ids: list[int]) -> int:
+    """Run claimed jobs, side by side when the worker has threads (each its own session).
+
+    Each job is leased to this worker and idempotent, so running them at once is as safe as
+    running them in two worker processes; a slow HTTP delivery no longer holds the others.
+    """
+
+    def one(job_id: int) -> bool:
+        with app.app_context():
+            try:
+                return run_job(job_id)
+            finally:
+                db.session.remove()
+
+    if pool is None or len(ids) == 1:
+        return sum(one(job_id) for job_id in ids)
+    return sum(pool.map(one, ids))
+
+
+def work_forever(app: Flask, stop: threading.Event, idle_seconds: float = 1.0) -> None:
+    """The worker loop (``tontine worker`` and the in-process thread).
+
+    ``JOB_THREADS`` (default 4 on PostgreSQL, 1 on SQLite where writers queue anyway) jobs
+    run at a time.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tontine.db import is_sqlite
+
+    waiter = Waiter(app)
+    with app.app_context():
+        default_threads = 1 if is_sqlite(db.engine) else 4
+        threads = int(app.config.get("JOB_THREADS") or default_threads)
+    pool = ThreadPoolExecutor(threads, thread_name_prefix="tontine-job") if threads > 1 else None
+    next_schedule = 0.0
+    try:
+        while not stop.is_set():
+            try:
+                if time.monotonic() >= next_schedule:
+                    with app.app_context():
+                        schedule_recurring()
+                        db.session.remove()
+                    next_schedule = time.monotonic() + SCHEDULE_EVERY_SECONDS
+                with app.app_context():
+                    ids = claim(threads)
+                    db.session.remove()
+                ran = _run_claimed(app, pool, ids) if ids else 0
+                ran = ran or len(ids)
+            except Exception:  # keep the worker alive across database hiccups
+                log.exception("worker loop error")
+                ran = 0
+            if not ran and not stop.is_set():
+                waiter.wait(min(idle_seconds, max(next_schedule - time.monotonic(), 0.01)))
+    finally:
+        waiter.close()
+        if pool is not None:
+            pool.shutdown(wait=True)
 
 
 class Waiter:
@@ -224,24 +319,6 @@ class Waiter:
                 self._listener.close()
             finally:
                 self._listener = None
-
-
-def work_forever(app: Flask, stop: threading.Event, idle_seconds: float = 1.0) -> None:
-    """The worker loop (``tontine worker`` and the in-process thread)."""
-    waiter = Waiter(app)
-    try:
-        while not stop.is_set():
-            try:
-                with app.app_context():
-                    ran = run_pending(limit=20)
-                    db.session.remove()
-            except Exception:  # keep the worker alive across database hiccups
-                log.exception("worker loop error")
-                ran = 0
-            if not ran and not stop.is_set():
-                waiter.wait(idle_seconds)
-    finally:
-        waiter.close()
 
 
 def start_in_process_worker(app: Flask) -> threading.Event:

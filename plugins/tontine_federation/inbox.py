@@ -23,7 +23,7 @@ from flask import current_app
 from limits import parse as parse_limit
 from limits.storage import storage_from_string
 from limits.strategies import FixedWindowRateLimiter
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from tontine.db import after_commit, db, unit_of_work, utcnow
@@ -361,6 +361,7 @@ def _receive(
             return Outcome(202, "already received")
         fetched = prefetch(activity, signer)
     with unit_of_work() as session:
+        _commit_without_waiting_for_disk(session)
         # Recorded first: a replay fails here (IntegrityError → "already received").
         session.add(ReceivedActivity(activity_id=activity_id, actor_id=actor_id, type=kind[:32]))
         session.flush()
@@ -369,6 +370,21 @@ def _receive(
         if kind in HANDLED:
             HANDLERS[kind](activity, signer, sender_origin, fetched)
     return Outcome(202)
+
+
+def _commit_without_waiting_for_disk(session: Any) -> None:
+    """On PostgreSQL, this transaction's commit does not wait for its WAL flush.
+
+    Waiting for the disk was most of an activity's cost (about 2 of 3.5 ms). The database
+    stays consistent whatever happens; only a crash of PostgreSQL itself within a fraction of
+    a second (at most three ``wal_writer_delay``, 0.6 s by default) can forget activities
+    acknowledged just before it — the durability of Mastodon's Redis-backed queue. The
+    activity is then as if never delivered: the origin's next ``Update`` carries the
+    listing's whole latest state, so every peer still converges (rule 6). Nothing else on
+    this instance commits asynchronously.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL synchronous_commit TO OFF"))
 
 
 def _remember_key(signer: RemoteActor) -> None:

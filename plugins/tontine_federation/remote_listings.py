@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import literal, select
 
 from tontine.db import db
 from tontine.money import Money, MoneyError, check_currency
@@ -147,16 +147,20 @@ def by_ap(page: dict[str, Any], listing_origin: str) -> dict[str, Any]:
 
 def apply(fields: dict[str, Any], peer_id: int | None) -> RemoteListing | None:
     """Store a listing unless what we have is newer; returns the row, or None when ignored."""
-    existing = db.session.scalars(
-        select(RemoteListing).where(RemoteListing.ap_id == fields["ap_id"])
-    ).first()
+    # One round trip for both questions: the listing we hold, and whether a Delete came first.
+    ap_id = fields["ap_id"]
+    tombstone = (
+        select(RemoteTombstone.id).where(RemoteTombstone.ap_id == ap_id).limit(1).scalar_subquery()
+    )
+    anchor = select(literal(1).label("one")).subquery()
+    existing, tombstone_id = db.session.execute(
+        select(RemoteListing, tombstone)
+        .select_from(anchor)
+        .outerjoin(RemoteListing, RemoteListing.ap_id == ap_id)
+        .limit(1)
+    ).one()
     if existing is None:
-        if (
-            db.session.scalars(
-                select(RemoteTombstone.id).where(RemoteTombstone.ap_id == fields["ap_id"])
-            ).first()
-            is not None
-        ):
+        if tombstone_id is not None:
             return None  # its Delete overtook its Create
         listing = RemoteListing(peer_id=peer_id, **fields)
         db.session.add(listing)

@@ -22,6 +22,7 @@ from flask import current_app
 from marshmallow import ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from tontine.accounts.models import StaffAction, User
 from tontine.db import db, lock_row, unit_of_work, utcnow
@@ -85,13 +86,14 @@ def contribute(
     if refund_to not in ("payment_method", "balance"):
         raise DomainError("Refunds go to the payment method or to your balance.", field="refund_to")
     chosen = provider(provider_key)
+    supporter_id = supporter.id  # read now: the unit of work's fresh start would reload the user
     with unit_of_work() as session:
         project = lock_row(Project, project_id)
         if project is None:
             raise NotFound("No such project.")
         existing = session.scalars(
             select(Contribution).where(
-                Contribution.supporter_id == supporter.id,
+                Contribution.supporter_id == supporter_id,
                 Contribution.idempotency_key == idempotency_key,
             )
         ).first()
@@ -135,7 +137,7 @@ def contribute(
                 )
         contribution = Contribution(
             project_id=project.id,
-            supporter_id=supporter.id,
+            supporter_id=supporter_id,
             amount=money.amount,
             tip_amount=tip_money.amount,
             currency=project.currency,
@@ -205,10 +207,11 @@ def apply_event(provider_key: str, event: ProviderEvent) -> str:
                 return "duplicate"
             outcome = _apply_payout_event(payout, event)
         else:
-            payment = session.scalars(
+            payment = session.scalars(  # locked, with its contribution in the same query
                 select(Payment)
                 .where(Payment.provider == provider_key, Payment.provider_ref == event.provider_ref)
-                .with_for_update()
+                .options(joinedload(Payment.contribution, innerjoin=True))
+                .with_for_update(of=Payment)
             ).first()
             if payment is None:
                 return "unknown payment"
@@ -222,15 +225,35 @@ def apply_event(provider_key: str, event: ProviderEvent) -> str:
 
 
 def _record_event(provider_key: str, event: ProviderEvent, payment_id: int | None) -> PaymentEvent | None:
-    """Store the event once; None when it was stored before (a duplicate delivery)."""
+    """Store the event once; None when it was stored before (a duplicate delivery).
+
+    One ``INSERT … ON CONFLICT DO NOTHING RETURNING`` on the unique (provider, event id): no
+    savepoint round trips, and a concurrent delivery of the same event waits for ours.
+    """
     session = db.session
-    record = PaymentEvent(
-        provider=provider_key,
-        event_id=event.event_id[:120],
-        kind=event.kind[:40],
-        amount=event.amount,
-        payment_id=payment_id,
-    )
+    values = {
+        "provider": provider_key,
+        "event_id": event.event_id[:120],
+        "kind": event.kind[:40],
+        "amount": event.amount,
+        "payment_id": payment_id,
+        "applied": False,
+        "note": "",
+        "received_at": utcnow(),
+    }
+    dialect = session.get_bind().dialect.name
+    if dialect in ("postgresql", "sqlite"):
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as upsert
+        else:
+            from sqlalchemy.dialects.sqlite import insert as upsert
+        return session.scalars(
+            upsert(PaymentEvent)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=[PaymentEvent.provider, PaymentEvent.event_id])
+            .returning(PaymentEvent)
+        ).first()
+    record = PaymentEvent(**values)
     try:
         with session.begin_nested():
             session.add(record)

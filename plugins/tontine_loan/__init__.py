@@ -86,8 +86,6 @@ def register_nav_links(user: Any) -> list[tuple[str, str]]:
         from tontine_loan.partners import staff_partners
 
         links.append((_("My loans"), url_for("loan.portfolio")))
-        if user.is_admin:
-            links.append((_("Withdrawals"), url_for("loan.withdrawals")))
         for partner in staff_partners(user):
             links.append((partner.name, url_for("loan.dashboard", partner_id=partner.id)))
     return links

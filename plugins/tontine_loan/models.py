@@ -242,27 +242,3 @@ class AutoLending(Base):
     max_term_months: Mapped[int | None] = mapped_column(Integer)
     idle_days: Mapped[int] = mapped_column(Integer, default=90)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
-
-
-class Withdrawal(Base):
-    """A lender's request to get part of their balance back by bank transfer.
-
-    The money leaves the balance at once (into ``PAYOUTS_IN_TRANSIT``); staff mark it paid
-    once the transfer is made, or cancel it, which puts it back. Who decided, when and why
-    is recorded; no bank details are stored here.
-    """
-
-    __tablename__ = "loan_withdrawals"
-    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL"), index=True
-    )
-    amount: Mapped[int] = mapped_column(BigInteger)
-    currency: Mapped[str] = mapped_column(String(3))
-    state: Mapped[str] = mapped_column(String(16), default="requested", index=True)
-    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    decided_at: Mapped[datetime | None] = mapped_column(DateTime)
-    reason: Mapped[str] = mapped_column(String(500), default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

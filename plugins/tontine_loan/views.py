@@ -674,49 +674,30 @@ def withdraw():  # type: ignore[no-untyped-def]
 
     if not ActionForm().validate_on_submit():
         abort(400)
+    amount = request.form.get("amount", "")
     try:
-        request_withdrawal(_user(), request.form.get("amount", ""), current_app.config["CURRENCY"])
+        request_withdrawal(_user(), amount, current_app.config["CURRENCY"])
     except DomainError as exc:
-        flash(exc.message, "error")
-    else:
-        flash(_("Your withdrawal is requested: the transfer to your bank follows."), "success")
-    return redirect(url_for(".portfolio"), code=303)
+        return _withdrawals_page(error=exc.message, amount=amount), 422
+    flash(_("Your withdrawal is requested: the payment to you follows."), "success")
+    return redirect(url_for(".withdrawals"), code=303)
 
 
-@bp.get("/withdrawals")
+@bp.get("/my/loans/withdrawals")
 @login_required
 def withdrawals():  # type: ignore[no-untyped-def]
-    from tontine_loan.models import Withdrawal
-
-    _admin()
-    rows = db.session.execute(
-        select(Withdrawal, User)
-        .outerjoin(User, User.id == Withdrawal.user_id)
-        .order_by(Withdrawal.state != "requested", Withdrawal.id.desc())
-        .limit(500)
-    ).all()
-    return render_template("loan/withdrawals.html", rows=rows, action_form=ActionForm())
+    return _withdrawals_page()
 
 
-@bp.post("/withdrawals/<int(max=2147483647):withdrawal_id>")
-@login_required
-def decide_withdrawal(withdrawal_id: int):  # type: ignore[no-untyped-def]
-    from flask import request
+def _withdrawals_page(error: str = "", amount: str = "") -> str:
+    """The lender's balance, the withdraw form and their payouts (requested, paid, failed)."""
+    from tontine.payments.services import balance_payouts_of
 
-    from tontine_loan.balance import decide_withdrawal as decide
-
-    admin = _admin()
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    try:
-        decide(
-            admin,
-            withdrawal_id,
-            paid=request.form.get("decision") == "paid",
-            reason=request.form.get("reason", ""),
-        )
-    except DomainError as exc:
-        flash(exc.message, "error")
-    else:
-        flash(_("The withdrawal is updated."), "success")
-    return redirect(url_for(".withdrawals"), code=303)
+    return render_template(
+        "loan/withdrawals.html",
+        payouts=balance_payouts_of(_user()),
+        balance=balance(AccountKind.SUPPORTER_BALANCE, current_user.id, current_app.config["CURRENCY"]),
+        action_form=ActionForm(),
+        error=error,
+        amount=amount[:20],
+    )

@@ -55,6 +55,7 @@ ENV_KEYS = (
     "MAIL_SERVER",
     "MAIL_PORT",
     "RATELIMIT_STORAGE_URI",
+    "VAR_PATH",
 )
 
 
@@ -75,7 +76,7 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         if value:
             config[key] = value
     config.update(overrides or {})
-    var = instance_path / "var"
+    var = _var_path(instance_path, config.get("VAR_PATH"))
     config["VAR_PATH"] = str(var)
     config.setdefault("DATABASE_URL", f"sqlite:///{var / 'tontine.db'}")
     config["BASE_URL"] = str(config["BASE_URL"]).rstrip("/")
@@ -83,6 +84,14 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
     config["SECRET_KEY"] = _secret_key(config, var, production)
     config["FEDERATION_KEY"] = _federation_key(config, var, production)
     return config
+
+
+def _var_path(instance_path: Path, value: Any) -> Path:
+    """Runtime state: ``var/`` in the instance folder, or elsewhere (several runs of one folder).
+
+    A relative path is taken from the instance folder, like the default.
+    """
+    return instance_path / Path(str(value)).expanduser() if value else instance_path / "var"
 
 
 def _read_file(path: str) -> str:

@@ -78,8 +78,9 @@ def contribution_refunded(contribution: Any) -> None:
 @hookimpl
 def register_commands() -> list[Any]:
     from tontine_federation.commands import federation
+    from tontine_federation.network import network
 
-    return [federation]
+    return [federation, network]
 
 
 @hookimpl

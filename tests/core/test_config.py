@@ -108,6 +108,23 @@ def test_environment_overrides_config_toml_and_overrides_win(
     assert config["BASE_URL"] == "http://127.0.0.1:5999"
 
 
+def test_tontine_var_path_moves_the_database_secrets_and_uploads_elsewhere(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One instance folder run twice (the demo network, the single site) keeps two states."""
+    folder = instance(tmp_path)
+    elsewhere = tmp_path / "network" / "site"
+    monkeypatch.setenv("TONTINE_VAR_PATH", str(elsewhere))
+    config = load_config(folder)
+    assert config["VAR_PATH"] == str(elsewhere)
+    assert config["DATABASE_URL"] == f"sqlite:///{elsewhere / 'tontine.db'}"
+    assert (elsewhere / "secret_key").exists() and (elsewhere / "federation_key.pem").exists()
+    assert not (folder / "var").exists()
+    alone = load_config(folder, {"VAR_PATH": "var"})
+    assert alone["VAR_PATH"] == str(folder / "var")  # relative: from the instance folder
+    assert alone["SECRET_KEY"] != config["SECRET_KEY"]
+
+
 def test_an_unknown_plugin_is_an_error_listing_the_installed_ones(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         create_app(instance(tmp_path, 'plugins = ["no_such_plugin"]\npayment_providers = []\n'))

@@ -1,16 +1,20 @@
-# Tontine: `make run` serves the dreams site on http://127.0.0.1:5000, `make test` runs
-# every test. Both do the whole set-up (virtualenv, install, translations, migrations,
-# demo data) and skip what is already done.
+# Tontine: `make run` serves the shipped sites together on 127.0.0.1 (dreams :5001,
+# microloans :5002, …), each following the others; `make run INSTANCE=dreams` serves one
+# alone on http://127.0.0.1:5000; `make test` runs every test. They do the whole set-up
+# (virtualenv, install, translations, migrations, demo data) and skip what is already done.
 
-INSTANCE ?= dreams
+# Empty: every instance folder enabling federation, together (tontine network serve).
+INSTANCE ?=
 PORT ?= 5000
+BASE_PORT ?= 5001
 PYTHON ?= python3
 VENV ?= .venv
 PYTEST_ARGS ?= -n auto
 
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.tontine-installed
-INSTANCE_PATH := instances/$(INSTANCE)
+# The instance that `make test` and `make run INSTANCE=…` prepare (dreams by default).
+INSTANCE_PATH := instances/$(or $(INSTANCE),dreams)
 TONTINE := $(BIN)/tontine --instance $(INSTANCE_PATH)
 # Translation folders that hold catalogs: the core's, then each plugin's.
 TRANSLATION_DIRS = $(sort $(foreach po,$(wildcard core/tontine/translations/*/LC_MESSAGES/*.po \
@@ -19,13 +23,21 @@ TRANSLATION_DIRS = $(sort $(foreach po,$(wildcard core/tontine/translations/*/LC
 .PHONY: run test setup install translations instance bench lint clean help
 
 help:
-	@echo "make run [INSTANCE=dreams] - set up and serve on http://127.0.0.1:$(PORT)"
+	@echo "make run                   - the shipped sites together, following each other (:$(BASE_PORT)…)"
+	@echo "make run INSTANCE=dreams   - set up and serve one site alone on http://127.0.0.1:$(PORT)"
 	@echo "make test                  - set up and run the whole suite (pytest $(PYTEST_ARGS))"
 	@echo "make bench                 - benchmarks (PostgreSQL; see docs/performance.md)"
 	@echo "make lint                  - ruff check (if ruff is installed)"
 
+# The network prepares each site in its own var/network/ (init, demo data), apart from the
+# single site's var/, and allows loopback peers in its own processes only.
+ifeq ($(strip $(INSTANCE)),)
+run: install translations
+	$(TONTINE) network serve --base-port $(BASE_PORT)
+else
 run: setup
 	$(TONTINE) serve --port $(PORT)
+endif
 
 test: setup
 	$(BIN)/pytest $(PYTEST_ARGS)

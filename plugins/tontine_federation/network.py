@@ -307,7 +307,8 @@ def _network(
 
     for site in sites:
         site.var.mkdir(parents=True, exist_ok=True)
-    children.say(f"preparing {', '.join(s.name for s in sites)} (state in {sites[0].var.parent}/…)")
+    for site in sites:
+        children.say(f"preparing {site.name} on {site.url} (its state: {site.var})")
     _run_all(children, [command(site, "init") for site in sites])
     _run_all(children, [command(site, "demo-data") for site in sites])
     servers = [

@@ -197,6 +197,7 @@ class _KnownKey:
     actor: RemoteActor
     peer_id: int
     following: bool
+    key: PublicKey  #: parsed once: reading a PEM costs more than checking a signature with it
 
 
 def _key_cache() -> dict[str, _KnownKey]:
@@ -249,12 +250,13 @@ class KeyDirectory:
                         actor=_actor_of(peer),
                         peer_id=peer.id,
                         following=peer.following == FollowState.ACCEPTED,
+                        key=load_public_key(peer.public_key_pem),
                     )
                     _key_cache()[key_id] = known
             if known is not None:
                 self.from_cache = True
                 self.owner = known.actor
-                return load_public_key(known.actor.public_key_pem)
+                return known.key
         actor_url = key_id.split("#", 1)[0]
         if origin(actor_url) is None:
             raise SignatureRejected("the keyId is not an http(s) URL")

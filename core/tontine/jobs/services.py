@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import and_, or_, select, text
+from sqlalchemy import and_, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from tontine.db import after_commit, db, unit_of_work, utcnow
@@ -162,12 +162,13 @@ def run_job(job_id: int) -> bool:
                 job.state = JobState.QUEUED
                 job.run_at = utcnow() + backoff(job.attempts)
         return False
-    with unit_of_work() as session:
-        job = session.get(Job, job_id)
-        assert job is not None
-        job.state = JobState.DONE
-        job.locked_until = None
-        job.finished_at = utcnow()
+    with unit_of_work() as session:  # one UPDATE: the job row needs no reloading
+        session.execute(
+            update(Job)
+            .where(Job.id == job_id)
+            .values(state=JobState.DONE, locked_until=None, finished_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
     return True
 
 

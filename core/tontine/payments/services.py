@@ -207,12 +207,17 @@ def apply_event(provider_key: str, event: ProviderEvent) -> str:
                 return "duplicate"
             outcome = _apply_payout_event(payout, event)
         else:
-            payment = session.scalars(  # locked, with its contribution in the same query
-                select(Payment)
+            # Locked, with its contribution and project in the same query (only the payment
+            # row is locked; the project is read again from the identity map when applied).
+            found = session.execute(
+                select(Payment, Project)
+                .join(Contribution, Contribution.id == Payment.contribution_id)
+                .join(Project, Project.id == Contribution.project_id)
                 .where(Payment.provider == provider_key, Payment.provider_ref == event.provider_ref)
                 .options(joinedload(Payment.contribution, innerjoin=True))
                 .with_for_update(of=Payment)
             ).first()
+            payment = found[0] if found is not None else None
             if payment is None:
                 return "unknown payment"
             record = _record_event(provider_key, event, payment.id)
@@ -237,8 +242,10 @@ def _record_event(provider_key: str, event: ProviderEvent, payment_id: int | Non
         "kind": event.kind[:40],
         "amount": event.amount,
         "payment_id": payment_id,
-        "applied": False,
-        "note": "",
+        # Stored as applied (the usual outcome, so usually no second write); apply_event
+        # corrects both in the same transaction when the outcome differs.
+        "applied": True,
+        "note": "applied",
         "received_at": utcnow(),
     }
     dialect = session.get_bind().dialect.name

@@ -141,26 +141,64 @@ def enum_column(enum_cls: type, length: int) -> Enum:
     )
 
 
-def insert_rows(table: Any, rows: list[dict[str, Any]]) -> None:
-    """Insert many rows at once, without RETURNING or ORM bookkeeping.
+def insert_rows(table: Any, rows: list[dict[str, Any]], *, returning_ids: bool = False) -> list[int]:
+    """Insert many rows at once, without ORM bookkeeping; with ``returning_ids``, their new ids.
 
-    The ledger's postings and a loan's repayment parts come by the thousand. On PostgreSQL
-    they are streamed with ``COPY`` on the session's own connection (same transaction), the
-    database's bulk path; elsewhere they go as one executemany.
+    The ledger's postings and transactions and a loan's repayments and their parts come by
+    the thousand. On PostgreSQL they are streamed with ``COPY`` on the session's own
+    connection (same transaction), the database's bulk path: the ids are taken from the
+    primary key's sequence first, in one query, and the columns' Python-side defaults
+    (``created_at``) are filled in here since ``COPY`` does not know them. Elsewhere they go
+    as one executemany (``RETURNING`` the ids in the rows' order when asked).
     """
     if not rows:
-        return
-    from sqlalchemy import insert
+        return []
+    from operator import itemgetter
+
+    from sqlalchemy import insert, text
 
     connection = db.session.connection()
     if connection.dialect.name != "postgresql":
-        connection.execute(insert(table), rows)
-        return
+        if not returning_ids:
+            connection.execute(insert(table), rows)
+            return []
+        (key,) = table.primary_key.columns
+        statement = insert(table).returning(key, sort_by_parameter_order=True)
+        return list(connection.execute(statement, rows).scalars())
     columns = list(rows[0])
+    constants: dict[str, Any] = {}
+    makers: dict[str, Any] = {}
+    for column in table.columns:
+        default = column.default
+        if column.name in columns or default is None or column.primary_key:
+            continue
+        if default.is_scalar:
+            constants[column.name] = default.arg
+        elif default.is_callable:
+            makers[column.name] = default.arg
+    ids: list[int] = []
+    if returning_ids:
+        (key,) = table.primary_key.columns
+        ids = list(
+            connection.execute(
+                text("SELECT nextval(pg_get_serial_sequence(:table, :column)) FROM generate_series(1, :n)"),
+                {"table": table.name, "column": key.name, "n": len(rows)},
+            ).scalars()
+        )
+    names = ([key.name] if returning_ids else []) + columns + list(constants) + list(makers)
+    values = itemgetter(*columns)
+    fixed = tuple(constants.values())
     driver = connection.connection.driver_connection
     assert driver is not None
     with driver.cursor() as cursor, cursor.copy(
-        f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
+        f"COPY {table.name} ({', '.join(names)}) FROM STDIN"
     ) as copy:
-        for row in rows:
-            copy.write_row([row[column] for column in columns])
+        for index, row in enumerate(rows):
+            picked = values(row)
+            line = (picked,) if len(columns) == 1 else picked
+            if returning_ids:
+                line = (ids[index], *line)
+            if fixed or makers:
+                line = (*line, *fixed, *(make(None) for make in makers.values()))
+            copy.write_row(line)
+    return ids

@@ -15,13 +15,14 @@ from datetime import date
 from decimal import Decimal
 
 from flask_babel import gettext as _
-from sqlalchemy import func, insert, select, tuple_
+from sqlalchemy import func, select, tuple_
+from sqlalchemy.orm import make_transient_to_detached
 
 from tontine.accounts.models import Role, StaffAction, User
-from tontine.db import db, insert_rows, unit_of_work
+from tontine.db import db, insert_rows, unit_of_work, utcnow
 from tontine.errors import Conflict, DomainError, Forbidden, NotFound
 from tontine.ledger.models import AccountKind
-from tontine.ledger.services import Entry, credit, debit, post_many
+from tontine.ledger.services import Entry, Leg, debit, post_many
 from tontine.money import Money, allocate, percent_of
 from tontine.projects import states
 from tontine.projects.models import Project
@@ -274,11 +275,15 @@ def record_repayments(
 
         created: list[Repayment] = []
         if rows:
-            created = list(
-                session.scalars(
-                    insert(Repayment).returning(Repayment, sort_by_parameter_order=True), rows
-                )
-            )
+            now = utcnow()
+            for row in rows:
+                row["created_at"] = now
+            new_ids = insert_rows(Repayment.__table__, rows, returning_ids=True)
+            for ident, row in zip(new_ids, rows, strict=True):
+                repayment = Repayment(id=ident, **row)
+                make_transient_to_detached(repayment)  # written above: known, not pending
+                session.add(repayment)
+                created.append(repayment)
             part_rows = [
                 {
                     "repayment_id": repayment.id,
@@ -292,19 +297,25 @@ def record_repayments(
             ]
             insert_rows(RepaymentPart.__table__, part_rows)
             ledger_entries: list[Entry] = []
+            # Lenders' parts repeat (equal shares, equal instalments): one Money per amount.
+            amounts: dict[tuple[int, str], Money] = {}
+
+            def money(minor: int, currency: str) -> Money:
+                found = amounts.get((minor, currency))
+                if found is None:
+                    found = amounts[(minor, currency)] = Money(minor, currency)
+                return found
+
             for repayment, (sids, parts, losses) in zip(created, splits, strict=True):
                 if not repayment.credited:
                     continue
                 loan = loans[repayment.project_id]
+                currency = loan.currency
                 lender_of = {sid: lender for sid, lender, _share in shares[loan.project_id]}
                 kind, ref = borrower_account(loan)
-                legs = [debit(kind, ref, Money(repayment.credited, loan.currency))]
+                legs = [debit(kind, ref, money(repayment.credited, currency))]
                 legs += [
-                    credit(
-                        AccountKind.SUPPORTER_BALANCE,
-                        lender_of[sid] or 0,
-                        Money(part - loss, loan.currency),
-                    )
+                    Leg(AccountKind.SUPPORTER_BALANCE, lender_of[sid] or 0, money(loss - part, currency))
                     for sid, part, loss in zip(sids, parts, losses, strict=True)
                     if part - loss
                 ]
@@ -317,14 +328,15 @@ def record_repayments(
                     )
                 )
             post_many(ledger_entries)
-            session.execute(
-                insert(StaffAction),
+            insert_rows(
+                StaffAction.__table__,
                 [
                     {
                         "actor_id": actor.id,
                         "action": "loan_repayment",
                         "subject": f"project:{r.project_id}",
                         "reason": (r.note or f"repayment {r.id}")[:500],
+                        "created_at": now,
                     }
                     for r in created
                 ],

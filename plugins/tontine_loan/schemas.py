@@ -45,27 +45,47 @@ def _drop_blanks(data: Any) -> Any:
     return data
 
 
+def _schedule_cells(line: str) -> list[str]:
+    """A line's cells: ``;``, tab or space separated, or a CSV ``date,amount`` (quotes dropped)."""
+    cells = line.replace(";", " ").replace("\t", " ").split()
+    if len(cells) == 1 and "," in cells[0]:
+        cells = cells[0].split(",")
+    return [cell.strip().strip('"').strip("'").strip() for cell in cells]
+
+
 def parse_irregular(text: str) -> list[list[str]]:
-    """``"2026-03-01 100"`` per line (or ``;`` / ``,`` / tab separated) → ``[[date, amount], …]``.
+    """``"2026-03-01 100"`` per line (or ``;`` / tab separated, or CSV ``2026-03-01,100``)
+    → ``[[date, amount], …]``. The same for the textarea and an uploaded CSV file, which may
+    start with a header line (``date,amount``); every refusal names its line.
 
     Amounts are the planned principal of each instalment; they are scaled to what was lent.
     """
-    rows = []
+    rows: list[list[str]] = []
+    seen_first = False
     for number, line in enumerate(text.splitlines(), start=1):
-        cells = line.replace(";", " ").replace("\t", " ").split()
-        if not cells:
+        cells = _schedule_cells(line)
+        if not any(cells):
             continue
-        if len(cells) != 2:
+        first, seen_first = not seen_first, True
+        if first and not any(ch.isdigit() for ch in line):
+            continue  # a header line ("date,amount")
+        if len(rows) >= MAX_TERM_MONTHS:
             raise ValidationError(
-                _("Line %(n)d: write a date and an amount, e.g. “2026-03-01 150”.", n=number),
+                _(
+                    "Line %(n)d: a schedule has at most %(max)d dates.",
+                    n=number,
+                    max=MAX_TERM_MONTHS,
+                ),
                 "irregular_schedule",
             )
-        amount = cells[1].replace(",", ".")
-        try:
-            date.fromisoformat(cells[0])
-            valid = Decimal(amount).is_finite()
-        except (ValueError, ArithmeticError):
-            valid = False
+        valid = len(cells) == 2
+        amount = cells[1].replace(",", ".") if valid else ""
+        if valid:
+            try:
+                date.fromisoformat(cells[0])
+                valid = Decimal(amount).is_finite()
+            except (ValueError, ArithmeticError):
+                valid = False
         if not valid:
             raise ValidationError(
                 _("Line %(n)d: write a date and an amount, e.g. “2026-03-01 150”.", n=number),

@@ -132,13 +132,55 @@ class ProjectForm(FlaskForm):
     LIVE_FIELDS = ("summary", "story", "photo")
 
 
-def terms_from(form: MultiDict[str, str]) -> dict[str, Any]:
-    """Collect the ``terms.<name>`` inputs into the terms dict (repeated names → list)."""
+#: Largest file a ``terms.<field>`` upload may be (a repayment schedule is a few kB).
+TERMS_FILE_MAX_BYTES = 64 * 1024
+
+
+def terms_from(
+    form: MultiDict[str, str], files: MultiDict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Collect the ``terms.<name>`` inputs into the terms dict (repeated names → list).
+
+    A file uploaded as ``terms.<name>`` (an irregular schedule as CSV, say) is read as UTF-8
+    text and replaces the text input of the same name, so a funding model's terms schema
+    parses both the same way. A file too large or not text is refused with a
+    ``DomainError`` naming it: the form shows it, nothing is saved.
+    """
+    from flask_babel import gettext as _
+
+    from tontine.errors import DomainError
+
     terms: dict[str, Any] = {}
     for key in form:
         if key.startswith("terms.") and len(key) > 6:
             values = form.getlist(key)
             terms[key[6:]] = values[0] if len(values) == 1 else values
+    for key in files or ():
+        if not key.startswith("terms.") or len(key) <= 6:
+            continue
+        upload = files[key]  # type: ignore[index]
+        name = getattr(upload, "filename", "") or ""
+        if not name:
+            continue  # the file input left empty
+        data = upload.stream.read(TERMS_FILE_MAX_BYTES + 1)
+        if len(data) > TERMS_FILE_MAX_BYTES:
+            raise DomainError(
+                _(
+                    "The file %(name)s is too large: at most %(size)d kB.",
+                    name=name,
+                    size=TERMS_FILE_MAX_BYTES // 1024,
+                ),
+                field=key,
+            )
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text = None
+        if text is None or any(ch < " " and ch not in "\t\r\n" for ch in text):
+            raise DomainError(
+                _("The file %(name)s is not a text file (UTF-8).", name=name), field=key
+            )
+        terms[key[6:]] = text
     return terms
 
 

@@ -383,8 +383,8 @@ def _edit_page(project: Project | None):  # type: ignore[no-untyped-def]
     status = 200
     if request.method == "POST":
         if form.validate_on_submit():
-            try:
-                saved = _save(form, terms, project)
+            try:  # the terms again, with their uploaded files (refused: a form message)
+                saved = _save(form, terms_from(request.form, request.files), project)
             except DomainError as exc:
                 _show_error(form, exc)
             else:

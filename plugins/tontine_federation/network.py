@@ -20,7 +20,7 @@ import threading
 import time
 import tomllib
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,6 +78,25 @@ def federated_folders(instances: Path) -> list[Path]:
         if "federation" in plugins:
             found.append(folder)
     return found
+
+
+#: Written into each site's var folder: the origin its database was made for.
+ORIGIN_FILE = "network_origin"
+
+
+def prepare_var(site: Site, say: Callable[[str], None]) -> None:
+    """Create the site's var folder; one this command made for another origin starts afresh.
+
+    Every id a site publishes and stores is built from its origin, so a run on other ports
+    (``--base-port``) cannot reuse the last one's database: its peers would be the old ports.
+    Only a folder holding our marker is ever removed.
+    """
+    marker = site.var / ORIGIN_FILE
+    if marker.is_file() and marker.read_text().strip() != site.url:
+        say(f"{site.name}: {site.var} was made for {marker.read_text().strip()}; starting afresh")
+        shutil.rmtree(site.var)
+    site.var.mkdir(parents=True, exist_ok=True)
+    marker.write_text(site.url + "\n")
 
 
 def port_is_free(host: str, port: int) -> bool:
@@ -252,10 +271,7 @@ def serve(
     """
     from flask import current_app
 
-    if (
-        current_app.config.get("ENV") == "production"
-        or os.environ.get("TONTINE_ENV") == "production"
-    ):
+    if current_app.config.get("ENV") == "production":
         raise click.ClickException(
             "the demo network is not for production (TONTINE_ENV=production)"
         )
@@ -306,9 +322,8 @@ def _network(
         return site.name, [*tontine, "--instance", str(site.folder), *args], site.env(base)
 
     for site in sites:
-        site.var.mkdir(parents=True, exist_ok=True)
-    for site in sites:
         children.say(f"preparing {site.name} on {site.url} (its state: {site.var})")
+        prepare_var(site, children.say)
     _run_all(children, [command(site, "init") for site in sites])
     _run_all(children, [command(site, "demo-data") for site in sites])
     servers = [

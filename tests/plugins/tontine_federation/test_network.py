@@ -21,8 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from tontine.testing import free_port, wait_for
+from tontine_federation.network import Site, federated_folders, prepare_var
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[3]
@@ -197,3 +199,96 @@ def test_make_run_serves_the_shipped_instances_following_each_other(network: Net
     left = [pid for pid, started in children.items() if _alive(pid, started)]
     assert not left, f"still running after the network stopped: {left}"
     assert network.output().rstrip().endswith("stopped")
+
+
+@pytest.fixture
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """``tontine network serve`` in this process; --instance's variables are restored after."""
+    from tontine.cli import main
+
+    monkeypatch.setenv("TONTINE_INSTANCE", str(REPO / "instances" / "dreams"))
+    monkeypatch.setenv("TONTINE_VAR_PATH", str(tmp_path / "supervisor"))
+
+    def run(*args: str) -> tuple[int, str]:
+        result = CliRunner().invoke(
+            main, ["--instance", str(REPO / "instances" / "dreams"), "network", "serve", *args]
+        )
+        return result.exit_code, result.output
+
+    return run
+
+
+def _instances(tmp_path: Path) -> Path:
+    folder = tmp_path / "instances"
+    for name, plugins in (
+        ("zeta", '["gift", "sandbox", "federation"]'),
+        ("alpha", '["gift", "sandbox", "federation"]'),
+        ("alone", '["gift", "sandbox"]'),
+    ):
+        (folder / name).mkdir(parents=True)
+        (folder / name / "config.toml").write_text(f"plugins = {plugins}\n")
+    (folder / "notes").mkdir()
+    return folder
+
+
+def test_the_network_is_every_folder_enabling_federation_in_name_order(tmp_path: Path) -> None:
+    folders = federated_folders(_instances(tmp_path))
+    assert [f.name for f in folders] == ["alpha", "zeta"]
+    shipped = [f.name for f in federated_folders(REPO / "instances")]
+    assert shipped[:2] == ["dreams", "microloans"]  # :5001 and :5002 with make run
+
+
+def test_a_busy_port_is_a_clear_error_and_nothing_starts(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    base = _two_free_ports()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", base + 1))
+        taken.listen()
+        code, output = cli(
+            "--instances",
+            str(_instances(tmp_path)),
+            "--base-port",
+            str(base),
+            "--var-root",
+            str(tmp_path / "net"),
+        )
+    assert code == 1
+    assert f"port(s) {base + 1} on 127.0.0.1 already in use" in output
+    assert not (tmp_path / "net").exists()
+
+
+def test_a_folder_without_federated_instances_is_a_clear_error(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    empty = tmp_path / "none"
+    empty.mkdir()
+    code, output = cli("--instances", str(empty))
+    assert code == 1 and "no instance in" in output and "enables the federation plugin" in output
+
+
+def test_the_demo_network_refuses_production(
+    cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("TONTINE_ENV", "production")
+    monkeypatch.setenv("TONTINE_SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("TONTINE_FEDERATION_KEY_FILE", str(tmp_path / "key.pem"))
+    (tmp_path / "key.pem").write_text("not read: the command stops before")
+    code, output = cli("--instances", str(_instances(tmp_path)))
+    assert code == 1 and "not for production" in output
+
+
+def test_state_made_for_other_ports_starts_afresh(tmp_path: Path) -> None:
+    said: list[str] = []
+    site = Site("alpha", tmp_path / "alpha", tmp_path / "net" / "alpha", "127.0.0.1", 5001)
+    prepare_var(site, said.append)
+    (site.var / "tontine.db").write_text("the 5001 network")
+    prepare_var(site, said.append)
+    assert (site.var / "tontine.db").exists() and not said  # same origin: kept
+
+    moved = Site("alpha", site.folder, site.var, "127.0.0.1", 6001)
+    prepare_var(moved, said.append)
+    assert not (site.var / "tontine.db").exists()
+    assert said == [f"alpha: {site.var} was made for http://127.0.0.1:5001; starting afresh"]
+
+    foreign = tmp_path / "mine"  # a folder this command did not make is never removed
+    (foreign / "alpha").mkdir(parents=True)
+    (foreign / "alpha" / "keep").write_text("mine")
+    prepare_var(Site("alpha", site.folder, foreign / "alpha", "127.0.0.1", 7001), said.append)
+    assert (foreign / "alpha" / "keep").read_text() == "mine"

@@ -14,9 +14,11 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import literal, select
+from sqlalchemy import exists, literal, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from tontine.db import db
+from tontine.db import db, utcnow
 from tontine.money import Money, MoneyError, check_currency
 from tontine_federation.models import RemoteListing, RemoteTombstone
 from tontine_federation.remote import RemoteRefused, id_of, origin
@@ -145,31 +147,28 @@ def by_ap(page: dict[str, Any], listing_origin: str) -> dict[str, Any]:
     }
 
 
-def apply(fields: dict[str, Any], peer_id: int | None) -> RemoteListing | None:
-    """Store a listing unless what we have is newer; returns the row, or None when ignored."""
-    # One round trip for both questions: the listing we hold, and whether a Delete came first.
-    ap_id = fields["ap_id"]
-    tombstone = (
-        select(RemoteTombstone.id).where(RemoteTombstone.ap_id == ap_id).limit(1).scalar_subquery()
+def apply(fields: dict[str, Any], peer_id: int | None) -> None:
+    """Store a listing unless what we have is newer, deleted, or its Delete came first.
+
+    One statement (an upsert), so that an inbox activity costs as few round trips as
+    possible: inserted when new and not tombstoned; else updated only when not deleted and
+    not older than what is stored (an older ``Update`` arriving late is ignored, rule 6).
+    """
+    table = RemoteListing.__table__
+    values = {**fields, "peer_id": peer_id, "deleted": False, "received_at": utcnow()}
+    tombstoned = exists().where(RemoteTombstone.ap_id == fields["ap_id"])
+    rows = select(
+        *(literal(value, type_=table.c[name].type).label(name) for name, value in values.items())
+    ).where(~tombstoned)
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(table).from_select(list(values), rows)
+    statement = statement.on_conflict_do_update(
+        index_elements=[table.c.ap_id],
+        set_={name: statement.excluded[name] for name in fields if name != "ap_id"},
+        where=(table.c.updated <= statement.excluded.updated) & table.c.deleted.is_(False),
     )
-    anchor = select(literal(1).label("one")).subquery()
-    existing, tombstone_id = db.session.execute(
-        select(RemoteListing, tombstone)
-        .select_from(anchor)
-        .outerjoin(RemoteListing, RemoteListing.ap_id == ap_id)
-        .limit(1)
-    ).one()
-    if existing is None:
-        if tombstone_id is not None:
-            return None  # its Delete overtook its Create
-        listing = RemoteListing(peer_id=peer_id, **fields)
-        db.session.add(listing)
-        return listing
-    if existing.deleted or fields["updated"] < existing.updated:
-        return None  # deleted for good, or an older Update arriving late
-    for key, value in fields.items():
-        setattr(existing, key, value)
-    return existing
+    db.session.execute(statement)
 
 
 def delete(ap_id: str, sender_origin: str) -> bool:

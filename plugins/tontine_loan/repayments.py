@@ -13,9 +13,10 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import ARRAY, Integer, String, any_, bindparam, func, select
 from sqlalchemy.orm import make_transient_to_detached
 
 from tontine.accounts.models import Role, StaffAction, User
@@ -56,8 +57,24 @@ class RepaymentEntry:
     note: str = ""
 
 
-def _chunks(values: list[int]) -> list[list[int]]:
-    return [values[i : i + CHUNK] for i in range(0, len(values), CHUNK)]
+def _postgres() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+def _chunks(values: list[Any]) -> list[list[Any]]:
+    """The ids to read at once: all of them on PostgreSQL (one array parameter, see
+    ``_among``), else ``CHUNK`` at a time (a bounded ``IN`` list)."""
+    step = len(values) if _postgres() else CHUNK
+    return [values[i : i + step] for i in range(0, len(values), step or 1)]
+
+
+def _among(column: Any, values: list[Any]) -> Any:
+    """``column IN values``; on PostgreSQL ``= ANY(array)``, one parameter however many
+    values (a thousand placeholders cost more to send and parse than the query itself)."""
+    if not _postgres():
+        return column.in_(values)
+    kind = String() if values and isinstance(values[0], str) else Integer()
+    return column == any_(bindparam(None, values, type_=ARRAY(kind)))
 
 
 def _managed_partner_ids(actor: User) -> set[int] | None:
@@ -99,7 +116,7 @@ def record_repayments(
                     p.id: p
                     for p in session.scalars(
                         select(Project)
-                        .where(Project.id.in_(chunk))
+                        .where(_among(Project.id, chunk))
                         .order_by(Project.id)
                         .with_for_update(of=Project)
                     )
@@ -108,7 +125,7 @@ def record_repayments(
             loans.update(
                 {
                     loan.project_id: loan
-                    for loan in session.scalars(select(Loan).where(Loan.project_id.in_(chunk)))
+                    for loan in session.scalars(select(Loan).where(_among(Loan.project_id, chunk)))
                 }
             )
         allowed = _managed_partner_ids(actor)
@@ -122,16 +139,18 @@ def record_repayments(
             if allowed is not None and (loan.partner_id is None or loan.partner_id not in allowed):
                 raise Forbidden(_("Only the partner's staff can record repayments."))
         existing: dict[tuple[int, str], Repayment] = {}
-        keys = [(e.project_id, e.idempotency_key) for e in entries]
-        for start in range(0, len(keys), CHUNK):
+        wanted = {(e.project_id, e.idempotency_key) for e in entries}
+        idempotency_keys = sorted({key for _pid, key in wanted})
+        for chunk in _chunks(ids):
+            # Every repayment of these loans under any of these keys; the pairs sorted here.
             for repayment in session.scalars(
                 select(Repayment).where(
-                    tuple_(Repayment.project_id, Repayment.idempotency_key).in_(
-                        keys[start : start + CHUNK]
-                    )
+                    _among(Repayment.project_id, chunk),
+                    _among(Repayment.idempotency_key, idempotency_keys),
                 )
             ):
-                existing[(repayment.project_id, repayment.idempotency_key)] = repayment
+                if (repayment.project_id, repayment.idempotency_key) in wanted:
+                    existing[(repayment.project_id, repayment.idempotency_key)] = repayment
         fresh = [e for e in entries if (e.project_id, e.idempotency_key) not in existing]
         fresh_ids = sorted({e.project_id for e in fresh})
         write_offs: dict[int, str] = {}
@@ -144,7 +163,7 @@ def record_repayments(
                 dict(
                     session.execute(
                         select(WriteOff.project_id, WriteOff.borne_by).where(
-                            WriteOff.project_id.in_(chunk)
+                            _among(WriteOff.project_id, chunk)
                         )
                     ).all()
                 )
@@ -157,7 +176,7 @@ def record_repayments(
                             Instalment.project_id,
                             func.sum(Instalment.principal + Instalment.interest),
                         )
-                        .where(Instalment.project_id.in_(chunk))
+                        .where(_among(Instalment.project_id, chunk))
                         .group_by(Instalment.project_id)
                     )
                 }
@@ -169,7 +188,7 @@ def record_repayments(
                     LenderShare.lender_id,
                     LenderShare.amount,
                 )
-                .where(LenderShare.project_id.in_(chunk))
+                .where(_among(LenderShare.project_id, chunk))
                 .order_by(LenderShare.id)
             ):
                 shares[project_id].append((share_id, lender_id, amount))
@@ -179,7 +198,7 @@ def record_repayments(
                     for sid, total in session.execute(
                         select(RepaymentPart.share_id, func.sum(RepaymentPart.settled))
                         .join(Repayment, Repayment.id == RepaymentPart.repayment_id)
-                        .where(Repayment.project_id.in_(chunk))
+                        .where(_among(Repayment.project_id, chunk))
                         .group_by(RepaymentPart.share_id)
                     )
                 }
@@ -190,7 +209,7 @@ def record_repayments(
                     for sid, total in session.execute(
                         select(WriteOffPart.share_id, func.sum(WriteOffPart.amount))
                         .join(WriteOff, WriteOff.id == WriteOffPart.write_off_id)
-                        .where(WriteOff.project_id.in_(chunk))
+                        .where(_among(WriteOff.project_id, chunk))
                         .group_by(WriteOffPart.share_id)
                     )
                 }

@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import event, func, insert, select
+from sqlalchemy import ARRAY, String, any_, bindparam, event, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -95,14 +95,21 @@ def account_ids(keys: Iterable[tuple[AccountKind, str, str]]) -> dict[tuple[Acco
         check_currency(currency)
         groups[(kind, currency)].append(ref)
 
+    postgres = session.get_bind().dialect.name == "postgresql"
+
     def lookup() -> None:
         for (kind, currency), refs in groups.items():
-            for start in range(0, len(refs), 500):
+            # PostgreSQL takes every ref as one array parameter (no 500-placeholder queries).
+            step = len(refs) if postgres else 500
+            for start in range(0, len(refs), step):
+                chosen = refs[start : start + step]
                 rows = session.execute(
                     select(LedgerAccount.ref, LedgerAccount.id).where(
                         LedgerAccount.kind == kind,
                         LedgerAccount.currency == currency,
-                        LedgerAccount.ref.in_(refs[start:start + 500]),
+                        LedgerAccount.ref == any_(bindparam("refs", chosen, type_=ARRAY(String)))
+                        if postgres
+                        else LedgerAccount.ref.in_(chosen),
                     )
                 )
                 found.update({(kind, ref, currency): ident for ref, ident in rows})

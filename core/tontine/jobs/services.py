@@ -14,6 +14,7 @@ import socket
 import threading
 import time
 import traceback
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -109,8 +110,21 @@ def _announce() -> None:
     after_commit(_local_wakeup.set)
 
 
+@dataclass(frozen=True)
+class Claimed:
+    """A job leased to this worker, with what it needs to run (no second read of its row)."""
+
+    id: int
+    kind: str
+    payload: dict[str, Any]
+
+
 def claim(limit: int = 10, now: datetime | None = None) -> list[int]:
     """Lease up to ``limit`` due jobs to this worker; returns their ids."""
+    return [job.id for job in _claim(limit, now)]
+
+
+def _claim(limit: int = 10, now: datetime | None = None) -> list[Claimed]:
     now = now or utcnow()
     with unit_of_work() as session:
         due = or_(
@@ -127,7 +141,7 @@ def claim(limit: int = 10, now: datetime | None = None) -> list[int]:
             job.locked_until = now + LEASE
             job.locked_by = name
             job.attempts += 1
-        return [job.id for job in jobs]
+        return [Claimed(job.id, job.kind, dict(job.payload)) for job in jobs]
 
 
 def backoff(attempts: int) -> timedelta:
@@ -141,6 +155,13 @@ def run_job(job_id: int) -> bool:
     job = session.get(Job, job_id)
     if job is None or job.state != JobState.RUNNING:
         return False
+    claimed = Claimed(job.id, job.kind, dict(job.payload))
+    return _run(claimed)
+
+
+def _run(job: Claimed) -> bool:
+    """Run a job this worker holds the lease of (just claimed: no need to read it again)."""
+    session = db.session
     handler = registry().job_handlers.get(job.kind)
     try:
         if handler is None:
@@ -148,24 +169,24 @@ def run_job(job_id: int) -> bool:
         handler(dict(job.payload))
     except Exception:  # a failing job is recorded and retried; it never kills the worker
         error = traceback.format_exc(limit=5)
-        log.warning("job %s (%s) failed: %s", job_id, job and job.kind, error)
+        log.warning("job %s (%s) failed: %s", job.id, job.kind, error)
         session.rollback()
         with unit_of_work() as session:
-            job = session.get(Job, job_id)
-            assert job is not None
-            job.last_error = error[-4000:]
-            job.locked_until = None
-            if job.attempts >= job.max_attempts:
-                job.state = JobState.FAILED
-                job.finished_at = utcnow()
+            row = session.get(Job, job.id)
+            assert row is not None
+            row.last_error = error[-4000:]
+            row.locked_until = None
+            if row.attempts >= row.max_attempts:
+                row.state = JobState.FAILED
+                row.finished_at = utcnow()
             else:
-                job.state = JobState.QUEUED
-                job.run_at = utcnow() + backoff(job.attempts)
+                row.state = JobState.QUEUED
+                row.run_at = utcnow() + backoff(row.attempts)
         return False
     with unit_of_work() as session:  # one UPDATE: the job row needs no reloading
         session.execute(
             update(Job)
-            .where(Job.id == job_id)
+            .where(Job.id == job.id)
             .values(state=JobState.DONE, locked_until=None, finished_at=utcnow())
             .execution_options(synchronize_session=False)
         )
@@ -218,23 +239,23 @@ def run_pending(limit: int = 100, now: datetime | None = None, *, schedule: bool
 SCHEDULE_EVERY_SECONDS = 5.0
 
 
-def _run_claimed(app: Flask, pool: Any, ids: list[int]) -> int:
+def _run_claimed(app: Flask, pool: Any, jobs: list[Claimed]) -> int:
     """Run claimed jobs, side by side when the worker has threads (each its own session).
 
     Each job is leased to this worker and idempotent, so running them at once is as safe as
     running them in two worker processes; a slow HTTP delivery no longer holds the others.
     """
 
-    def one(job_id: int) -> bool:
+    def one(job: Claimed) -> bool:
         with app.app_context():
             try:
-                return run_job(job_id)
+                return _run(job)
             finally:
                 db.session.remove()
 
-    if pool is None or len(ids) == 1:
-        return sum(one(job_id) for job_id in ids)
-    return sum(pool.map(one, ids))
+    if pool is None or len(jobs) == 1:
+        return sum(one(job) for job in jobs)
+    return sum(pool.map(one, jobs))
 
 
 def work_forever(app: Flask, stop: threading.Event, idle_seconds: float = 1.0) -> None:
@@ -262,10 +283,10 @@ def work_forever(app: Flask, stop: threading.Event, idle_seconds: float = 1.0) -
                         db.session.remove()
                     next_schedule = time.monotonic() + SCHEDULE_EVERY_SECONDS
                 with app.app_context():
-                    ids = claim(threads)
+                    jobs = _claim(threads)
                     db.session.remove()
-                ran = _run_claimed(app, pool, ids) if ids else 0
-                ran = ran or len(ids)
+                ran = _run_claimed(app, pool, jobs) if jobs else 0
+                ran = ran or len(jobs)
             except Exception:  # keep the worker alive across database hiccups
                 log.exception("worker loop error")
                 ran = 0

@@ -41,6 +41,7 @@ SITE_VARIABLES = (
     "TONTINE_FEDERATION_KEY_FILE",
     "TONTINE_BIND",
 )
+HOST = "127.0.0.1"  # a demo: loopback only (the peers' loopback exception is for it)
 STOP_SECONDS = 15.0  # how long a child may take to stop before it is killed
 
 
@@ -149,7 +150,7 @@ class Children:
             click.echo(message)
 
     def stop_all(self) -> None:
-        """SIGTERM to each child still running; its whole process group killed if it lingers."""
+        """SIGTERM to each running child's process group, SIGKILL to what lingers or is left."""
         running = [proc for _name, proc in self.procs if proc.poll() is None]
         for proc in running:
             _signal_group(proc, signal.SIGTERM)
@@ -205,9 +206,8 @@ def _run_all(children: Children, steps: list[tuple[str, list[str], dict[str, str
             raise click.ClickException(f"{name}: `{' '.join(args[1:])}` failed (see above)")
 
 
-def _wait_until(
-    children: Children, sites: list[Site], servers: list[subprocess.Popen[bytes]], timeout: float
-) -> None:
+def _wait_until(sites: list[Site], servers: list[subprocess.Popen[bytes]], timeout: float) -> None:
+    """Until every site answers; a server that stops, or one still silent at ``timeout``, fails."""
     deadline = time.monotonic() + timeout
     waiting = list(zip(sites, servers, strict=True))
     while waiting:
@@ -236,7 +236,6 @@ def network() -> None:
     default=None,
     help="The folder of instance folders (default: the one holding --instance).",
 )
-@click.option("--host", default="127.0.0.1", show_default=True)
 @click.option(
     "--base-port",
     default=5001,
@@ -259,7 +258,6 @@ def network() -> None:
 @with_appcontext
 def serve(
     instances_dir: Path | None,
-    host: str,
     base_port: int,
     var_root: Path | None,
     start_timeout: float,
@@ -284,15 +282,17 @@ def serve(
             name=folder.name,
             folder=folder,
             var=(var_root.resolve() / folder.name) if var_root else folder / "var" / "network",
-            host=host,
+            host=HOST,
             port=base_port + index,
         )
         for index, folder in enumerate(folders)
     ]
-    busy = [str(site.port) for site in sites if not port_is_free(host, site.port)]
+    if sites[-1].port > 65535:
+        raise click.ClickException(f"{len(sites)} instances need ports up to {sites[-1].port}")
+    busy = [str(site.port) for site in sites if not port_is_free(HOST, site.port)]
     if busy:
         raise click.ClickException(
-            f"port(s) {', '.join(busy)} on {host} already in use (choose others with --base-port)"
+            f"port(s) {', '.join(busy)} on {HOST} already in use (choose others with --base-port)"
         )
     base = {k: v for k, v in os.environ.items() if k not in SITE_VARIABLES}
     base["TONTINE_FEDERATION_ALLOW_LOOPBACK"] = "1"  # this demo's processes only
@@ -330,7 +330,7 @@ def _network(
         children.start(*command(site, "serve", "--host", site.host, "--port", str(site.port)))
         for site in sites
     ]
-    _wait_until(children, sites, servers, start_timeout)
+    _wait_until(sites, servers, start_timeout)
     wait = str(int(start_timeout))
     _run_all(
         children,

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import exists, literal, select
+from sqlalchemy import bindparam, exists, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -147,6 +147,33 @@ def by_ap(page: dict[str, Any], listing_origin: str) -> dict[str, Any]:
     }
 
 
+_UPSERTS: dict[str, Any] = {}
+_FIELDS = (
+    "ap_id", "origin", "name", "summary", "content", "url", "image_url", "contribute_url",
+    "place", "country", "funding_model", "status", "currency", "goal_amount", "raised_amount",
+    "backer_count", "end_time", "terms", "published", "updated",
+)  # fmt: skip
+
+
+def _upsert(dialect: str) -> Any:
+    """The listing upsert, built once per dialect (building it costs more than running it)."""
+    if dialect not in _UPSERTS:
+        table = RemoteListing.__table__
+        columns = (*_FIELDS, "peer_id", "deleted", "received_at")
+        tombstoned = exists().where(RemoteTombstone.ap_id == bindparam("ap_id"))
+        rows = select(
+            *(bindparam(name, type_=table.c[name].type).label(name) for name in columns)
+        ).where(~tombstoned)
+        insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+        statement = insert(table).from_select(list(columns), rows)
+        _UPSERTS[dialect] = statement.on_conflict_do_update(
+            index_elements=[table.c.ap_id],
+            set_={name: statement.excluded[name] for name in _FIELDS if name != "ap_id"},
+            where=(table.c.updated <= statement.excluded.updated) & table.c.deleted.is_(False),
+        )
+    return _UPSERTS[dialect]
+
+
 def apply(fields: dict[str, Any], peer_id: int | None) -> None:
     """Store a listing unless what we have is newer, deleted, or its Delete came first.
 
@@ -154,21 +181,11 @@ def apply(fields: dict[str, Any], peer_id: int | None) -> None:
     possible: inserted when new and not tombstoned; else updated only when not deleted and
     not older than what is stored (an older ``Update`` arriving late is ignored, rule 6).
     """
-    table = RemoteListing.__table__
-    values = {**fields, "peer_id": peer_id, "deleted": False, "received_at": utcnow()}
-    tombstoned = exists().where(RemoteTombstone.ap_id == fields["ap_id"])
-    rows = select(
-        *(literal(value, type_=table.c[name].type).label(name) for name, value in values.items())
-    ).where(~tombstoned)
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(table).from_select(list(values), rows)
-    statement = statement.on_conflict_do_update(
-        index_elements=[table.c.ap_id],
-        set_={name: statement.excluded[name] for name in fields if name != "ap_id"},
-        where=(table.c.updated <= statement.excluded.updated) & table.c.deleted.is_(False),
+    assert set(fields) == set(_FIELDS)
+    statement = _upsert(db.session.get_bind().dialect.name)
+    db.session.execute(
+        statement, {**fields, "peer_id": peer_id, "deleted": False, "received_at": utcnow()}
     )
-    db.session.execute(statement)
 
 
 def delete(ap_id: str, sender_origin: str) -> bool:

@@ -23,7 +23,7 @@ from flask import current_app
 from limits import parse as parse_limit
 from limits.storage import storage_from_string
 from limits.strategies import FixedWindowRateLimiter
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from tontine.db import after_commit, db, unit_of_work, utcnow
@@ -365,7 +365,7 @@ def _receive(
     with unit_of_work() as session:
         # Recorded first: a replay fails here (IntegrityError → "already received").
         session.execute(
-            _record_received(session),
+            _RECORD_RECEIVED,
             {"activity_id": activity_id, "actor_id": actor_id, "type": kind[:32]},
         )
         if not keys.from_cache:
@@ -375,27 +375,9 @@ def _receive(
     return Outcome(202)
 
 
-def _record_received(session: Any) -> Any:
-    """The plain INSERT of a received id (no ORM flush to pay for).
-
-    On PostgreSQL it also tells this transaction not to wait for the WAL flush at commit, in
-    the same round trip: waiting for the disk was most of an activity's cost (about 2 of
-    3.5 ms). The database stays consistent whatever happens; only a crash of PostgreSQL itself
-    within a fraction of a second (at most three ``wal_writer_delay``, 0.6 s by default) can
-    forget activities acknowledged just before it — the durability of Mastodon's
-    Redis-backed queue. Such an activity is as if never delivered: the origin's next
-    ``Update`` carries the listing's whole latest state, so every peer still converges
-    (rule 6). Nothing else on this instance commits asynchronously.
-    """
-    if session.get_bind().dialect.name == "postgresql":
-        return _RECORD_RECEIVED_ASYNC
-    return _RECORD_RECEIVED
-
-
+#: The received id, as one plain INSERT (no ORM flush). The transaction commits durably:
+#: a 202 promises the sender that the activity is kept, whatever crashes next.
 _RECORD_RECEIVED = insert(ReceivedActivity.__table__)
-_RECORD_RECEIVED_ASYNC = _RECORD_RECEIVED.returning(
-    func.set_config("synchronous_commit", "off", True)
-)
 
 
 def _remember_key(signer: RemoteActor) -> None:

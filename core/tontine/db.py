@@ -141,12 +141,16 @@ def enum_column(enum_cls: type, length: int) -> Enum:
     )
 
 
+#: Below this many rows a plain INSERT beats COPY's set-up (a gift's two or three postings).
+COPY_THRESHOLD = 64
+
+
 def insert_rows(table: Any, rows: list[dict[str, Any]], *, returning_ids: bool = False) -> list[int]:
     """Insert many rows at once, without ORM bookkeeping; with ``returning_ids``, their new ids.
 
     The ledger's postings and transactions and a loan's repayments and their parts come by
     the thousand. On PostgreSQL they are streamed with ``COPY`` on the session's own
-    connection (same transaction), the database's bulk path: the ids are taken from the
+    connection (same transaction), the database's bulk path (from ``COPY_THRESHOLD`` rows on): the ids are taken from the
     primary key's sequence first, in one query, and the columns' Python-side defaults
     (``created_at``) are filled in here since ``COPY`` does not know them. Elsewhere they go
     as one executemany (``RETURNING`` the ids in the rows' order when asked).
@@ -158,7 +162,7 @@ def insert_rows(table: Any, rows: list[dict[str, Any]], *, returning_ids: bool =
     from sqlalchemy import insert, text
 
     connection = db.session.connection()
-    if connection.dialect.name != "postgresql":
+    if connection.dialect.name != "postgresql" or len(rows) < COPY_THRESHOLD:
         if not returning_ids:
             connection.execute(insert(table), rows)
             return []

@@ -23,6 +23,13 @@ if TYPE_CHECKING:
     from tontine.projects.models import Project
 
 
+def drop_blanks(data: Any) -> Any:
+    """Form fields left empty mean "not given", so a schema's defaults apply (``pre_load``)."""
+    if isinstance(data, dict):
+        return {k: v for k, v in data.items() if not (isinstance(v, str) and not v.strip())}
+    return data
+
+
 class ContributionRefused(DomainError):
     """The funding model refuses this contribution; the message tells the supporter why."""
 

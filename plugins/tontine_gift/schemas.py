@@ -24,18 +24,13 @@ from marshmallow import (
     validates_schema,
 )
 
+from tontine.funding import drop_blanks
+
 ALL_OR_NOTHING = "all_or_nothing"
 KEEP_IT_ALL = "keep_it_all"
 MODES = (ALL_OR_NOTHING, KEEP_IT_ALL)
 MAX_STRETCH_GOALS = 10
 MAX_AMOUNT = Decimal(100000000)
-
-
-def _drop_blanks(data: Any) -> Any:
-    """Form fields left empty mean "not given", so the defaults apply."""
-    if isinstance(data, dict):
-        return {k: v for k, v in data.items() if not (isinstance(v, str) and not v.strip())}
-    return data
 
 
 def parse_amount(value: Any) -> Decimal:
@@ -125,7 +120,7 @@ class GiftTermsSchema(Schema):
 
     @pre_load
     def _from_form(self, data: Any, **_kw: Any) -> Any:
-        data = _drop_blanks(data)
+        data = drop_blanks(data)
         if isinstance(data, dict) and isinstance(data.get("stretch_goals"), str):
             try:
                 data = {**data, "stretch_goals": parse_stretch_goals(data["stretch_goals"])}
@@ -176,7 +171,7 @@ class GiftDetailsSchema(Schema):
 
     @pre_load
     def _from_form(self, data: Any, **_kw: Any) -> Any:
-        data = _drop_blanks(data)
+        data = drop_blanks(data)
         if isinstance(data, dict) and data.get("reward_tier_id") in ("none", "0", 0):
             data = {**data, "reward_tier_id": None}
         return data
@@ -219,7 +214,7 @@ class RewardTierSchema(Schema):
 
     @pre_load
     def _from_form(self, data: Any, **_kw: Any) -> Any:
-        data = _drop_blanks(data)
+        data = drop_blanks(data)
         if isinstance(data, dict):
             data = {k: (v.strip() if isinstance(v, str) else v) for k, v in data.items()}
         return data

@@ -25,6 +25,7 @@ from marshmallow import (
     validates_schema,
 )
 
+from tontine.funding import drop_blanks
 from tontine.money import known_currencies
 from tontine_loan.schedule import DAY_COUNTS, METHODS
 
@@ -36,13 +37,6 @@ FUNDING = ("fixed", "flexible")
 #: like the borrower's name and photo.
 GENDERS = ("woman", "man", "group")
 MAX_TERM_MONTHS = 360
-
-
-def _drop_blanks(data: Any) -> Any:
-    """Form fields left empty mean "not given", so the defaults apply."""
-    if isinstance(data, dict):
-        return {k: v for k, v in data.items() if not (isinstance(v, str) and not v.strip())}
-    return data
 
 
 def _schedule_cells(line: str) -> list[str]:
@@ -227,7 +221,7 @@ class LoanTermsSchema(Schema):
 
     @pre_load
     def _from_form(self, data: Any, **_kw: Any) -> Any:
-        data = _drop_blanks(data)
+        data = drop_blanks(data)
         if isinstance(data, dict):
             data = {k: v.strip() if isinstance(v, str) else v for k, v in data.items()}
             for key in ("lender_rate", "borrower_rate"):
@@ -325,7 +319,7 @@ class LoanDetailsSchema(Schema):
 
     @pre_load
     def _from_form(self, data: Any, **_kw: Any) -> Any:
-        data = _drop_blanks(data)
+        data = drop_blanks(data)
         if isinstance(data, dict) and data.get("team_id") in ("none", "0", 0):
             data = {**data, "team_id": None}
         return data

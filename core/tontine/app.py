@@ -9,10 +9,11 @@ from typing import Any
 from flask import Flask, g, request
 from flask_babel import Babel
 from jinja2 import ChoiceLoader, FileSystemLoader
+from sqlalchemy.engine import make_url
 
 from tontine import i18n
 from tontine.config import ConfigError, load_config
-from tontine.db import configure_sqlite, db, is_sqlite
+from tontine.db import configure_sqlite, db, is_sqlite, ping_idle_connections
 from tontine.extensions import Registry, csrf, limiter, login_manager
 from tontine.plugins import build_plugin_manager, collect
 
@@ -48,7 +49,10 @@ def configure_config(app: Flask, overrides: dict[str, Any] | None) -> None:
     production = app.config["ENV"] == "production"
     app.config["DEBUG"] = False if production else app.config.get("DEBUG", False)
     app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]
-    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    # PostgreSQL pings only connections idle for a while (``ping_idle_connections``); a ping on
+    # every checkout costs a round trip per query batch.
+    postgres = make_url(app.config["DATABASE_URL"]).get_backend_name() == "postgresql"
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {} if postgres else {"pool_pre_ping": True})
     app.config["MAX_CONTENT_LENGTH"] = app.config["UPLOAD_MAX_BYTES"] + 64 * 1024
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
@@ -96,6 +100,10 @@ def configure_database(app: Flask) -> None:
         if is_sqlite(db.engine):
             Path(app.config["VAR_PATH"]).mkdir(parents=True, exist_ok=True)
             configure_sqlite(db.engine)
+        elif db.engine.dialect.name == "postgresql" and not app.config["SQLALCHEMY_ENGINE_OPTIONS"].get(
+            "pool_pre_ping"
+        ):
+            ping_idle_connections(db.engine, float(app.config.get("DB_PING_IDLE_SECONDS", 10)))
 
 
 def configure_i18n(app: Flask) -> None:

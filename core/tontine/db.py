@@ -9,13 +9,14 @@ work: on PostgreSQL they take row locks (``lock_row``); on SQLite the unit of wo
 from __future__ import annotations
 
 import contextvars
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, Enum, MetaData, event, select
+from sqlalchemy import DateTime, Enum, MetaData, event, exc, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -128,6 +129,36 @@ def configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if _in_unit.get() else "BEGIN")
+
+
+def ping_idle_connections(engine: Engine, idle_seconds: float) -> None:
+    """Ping a pooled connection on checkout only when it sat idle longer than ``idle_seconds``.
+
+    ``pool_pre_ping`` pings on every checkout: about ten extra round trips per gift. A
+    connection handed back a moment ago is alive; one idle for long may have been closed by
+    the server, a proxy or a restart. A failed ping raises ``DisconnectionError`` so the pool
+    replaces that connection and the caller never sees it (SQLAlchemy's pessimistic recipe).
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_conn: Any, record: Any) -> None:
+        if record is not None:
+            record.info["tontine_idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("tontine_idle_since")
+        if since is None or time.monotonic() - since < idle_seconds:
+            return  # fresh from connect, or back in the pool a moment ago
+        try:
+            cursor = dbapi_conn.cursor()
+            try:
+                cursor.execute("SELECT 1")
+            finally:
+                cursor.close()
+        except Exception as error:
+            record.info.pop("tontine_idle_since", None)
+            raise exc.DisconnectionError(str(error)) from error
 
 
 def enum_column(enum_cls: type, length: int) -> Enum:

@@ -16,6 +16,7 @@ from flask_babel import lazy_gettext
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from tontine.accounts.models import Role, RoleAssignment, StaffAction, User
 from tontine.db import db, unit_of_work, utcnow
@@ -101,7 +102,9 @@ def load_user(user_id: str) -> User | None:
     ident, _, stamp = user_id.partition(":")
     if not ident.isdigit():
         return None
-    user = db.session.get(User, int(ident))
+    # The user and its roles in one query (``User.roles`` alone is a second, selectin, one):
+    # every signed-in request runs this.
+    user = db.session.get(User, int(ident), options=[joinedload(User.roles)])
     if user is None or user.security_stamp != stamp or not user.is_active:
         return None
     return user

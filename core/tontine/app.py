@@ -103,7 +103,7 @@ def configure_database(app: Flask) -> None:
         elif db.engine.dialect.name == "postgresql" and not app.config["SQLALCHEMY_ENGINE_OPTIONS"].get(
             "pool_pre_ping"
         ):
-            ping_idle_connections(db.engine, float(app.config.get("DB_PING_IDLE_SECONDS", 10)))
+            ping_idle_connections(db.engine, float(app.config["DB_PING_IDLE_SECONDS"]))
 
 
 def configure_i18n(app: Flask) -> None:

@@ -33,7 +33,8 @@ DEFAULTS: dict[str, Any] = {
     "MAIL_USERNAME": "",
     "MAIL_PASSWORD": "",
     "UPLOAD_MAX_BYTES": 5 * 1024 * 1024,
-    "BROWSE_CACHE_SECONDS": 5,  # how old the list page's cards may be (0: always fresh)
+    "BROWSE_CACHE_SECONDS": 5,
+    "DB_PING_IDLE_SECONDS": 10,  # PostgreSQL: check a pooled connection idle longer than this  # how old the list page's cards may be (0: always fresh)
     "LOGIN_RATE_LIMIT": "10 per minute",
     "RATELIMIT_STORAGE_URI": "memory://",
     "CHECKOUT_EXPIRY_MINUTES": 30,

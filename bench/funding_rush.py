@@ -25,7 +25,6 @@ import subprocess
 import threading
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa

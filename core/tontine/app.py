@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, g, request
+from flask import Flask
 from flask_babel import Babel
 from jinja2 import ChoiceLoader, FileSystemLoader
 from sqlalchemy.engine import make_url
@@ -175,7 +175,3 @@ def configure_errors(app: Flask) -> None:
     from tontine.errors import register_error_handlers
 
     register_error_handlers(app)
-
-    @app.before_request
-    def remember_request_start() -> None:
-        g.path = request.path

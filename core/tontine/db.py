@@ -89,10 +89,6 @@ def after_commit(callback: Callable[[], Any]) -> None:
         callbacks.append(callback)
 
 
-def in_unit_of_work() -> bool:
-    return _in_unit.get()
-
-
 M = TypeVar("M")
 
 

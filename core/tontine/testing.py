@@ -190,12 +190,6 @@ def _plugin_migrations(plugins: list[str], extra: list[object] | None) -> tuple[
     return tuple(collect(build_plugin_manager(list(plugins), list(extra or [])), "register_migrations"))
 
 
-def _migration_key(app: Any) -> tuple[str, ...]:
-    from tontine.migrate import alembic_config
-
-    return tuple(alembic_config(app).get_main_option("version_locations").split())
-
-
 def _truncate_all(app: Any) -> None:
     from sqlalchemy import text
 
@@ -274,19 +268,17 @@ def make_app(
             "DATABASE_URL": f"sqlite:///{instance / 'var' / 'tontine.db'}",
             "MAIL_SERVER": "",
         }
+        key = _plugin_migrations(settings["plugins"], extra_plugins)
         if database == "postgres":
             if not postgres_url():
                 require_or_skip(
                     "TONTINE_REQUIRE_POSTGRES",
                     "PostgreSQL tests need TONTINE_TEST_DATABASE_URL",
                 )
-            pg_url, pg_new = _tontine_databases.postgres(
-                _plugin_migrations(settings["plugins"], extra_plugins)
-            )
+            pg_url, pg_new = _tontine_databases.postgres(key)
             overrides["DATABASE_URL"] = pg_url
         overrides.update(config)
         app = create_app(instance, overrides, plugins=extra_plugins)
-        key = _migration_key(app)
         if database == "postgres":
             if pg_new:
                 upgrade(app)

@@ -39,7 +39,6 @@ class BalanceProvider(PaymentProvider):
 
     key = "balance"
     label = _l("My Tontine balance")
-    requires_account = True
     pays_out = False
 
     def start(self, payment: Payment, return_url: str) -> StartResult:

@@ -57,8 +57,6 @@ class PaymentProvider:
 
     key: str = ""
     label: str = ""
-    #: Whether supporters may choose it at checkout (``balance`` needs a logged-in supporter).
-    requires_account: bool = False
     #: How long an unfinished payment reserves its share of the goal (None: the site's
     #: ``CHECKOUT_EXPIRY_MINUTES``); a bank transfer takes days, a card checkout minutes.
     expiry_minutes: int | None = None

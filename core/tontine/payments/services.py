@@ -336,8 +336,14 @@ def _return_late_capture(payment: Payment, event: ProviderEvent) -> str:
     return "ignored: paid too late, refund requested"
 
 
-def _apply_refund(payment: Payment, amount: int, event_id: str) -> str:
-    """Return ``amount`` to the payer: the project's part first, then the tip."""
+def _apply_refund(
+    payment: Payment, amount: int, event_id: str, to: tuple[AccountKind, str] | None = None
+) -> str:
+    """Return ``amount`` to the payer: the project's part first, then the tip.
+
+    The money goes back where it came from, or to ``to`` (the supporter's balance, when the
+    supporter chose it for refunds).
+    """
     if payment.state not in HOLDS_FUNDS or payment.state == PaymentState.DISPUTED:
         return "ignored"
     remaining = payment.amount - payment.refunded_amount
@@ -348,14 +354,15 @@ def _apply_refund(payment: Payment, amount: int, event_id: str) -> str:
     project_left = contribution.amount - contribution.refunded_amount
     project_part = min(amount, project_left)
     tip_part = amount - project_part
-    kind, ref = source_account(payment, contribution)
+    kind, ref = to or source_account(payment, contribution)
     legs = [
         debit(AccountKind.PROJECT_ESCROW, contribution.project_id, Money(project_part, payment.currency)),
         Leg(kind, ref, Money(-amount, payment.currency)),
     ]
     if tip_part:
         legs.append(debit(AccountKind.DONATIONS, PLATFORM, Money(tip_part, payment.currency)))
-    post("refund", legs, memo=f"refund of payment {payment.id}", cause=f"refund:{payment.provider}:{event_id}")
+    channel = "balance" if to else payment.provider
+    post("refund", legs, memo=f"refund of payment {payment.id}", cause=f"refund:{channel}:{event_id}")
     payment.refunded_amount += amount
     contribution.refunded_amount += project_part
     hook().contribution_refunded(contribution=contribution)
@@ -389,30 +396,14 @@ def refund_contribution(contribution_id: int, actor: User | None = None, reason:
             record_staff_action(actor, "refund", f"contribution:{contribution.id}", reason)
         event_id = f"refund-{contribution.id}-{payment.refunded_amount}"
         if contribution.refund_to == "balance" and payment.provider != "balance":
-            _refund_to_balance(payment, contribution, remaining, event_id)
+            to = (AccountKind.SUPPORTER_BALANCE, str(contribution.supporter_id or 0))
+            _apply_refund(payment, remaining, event_id, to=to)
             return "refunded to balance"
         events = provider(payment.provider).refund(payment, remaining, event_id)
         for event in events:
             apply_event(payment.provider, event)
         session.flush()
         return "refund requested"
-
-
-def _refund_to_balance(payment: Payment, contribution: Contribution, amount: int, event_id: str) -> None:
-    project_part = min(amount, contribution.amount - contribution.refunded_amount)
-    tip_part = amount - project_part
-    legs = [
-        debit(AccountKind.PROJECT_ESCROW, contribution.project_id, Money(project_part, payment.currency)),
-        credit(AccountKind.SUPPORTER_BALANCE, contribution.supporter_id or 0, Money(amount, payment.currency)),
-    ]
-    if tip_part:
-        legs.append(debit(AccountKind.DONATIONS, PLATFORM, Money(tip_part, payment.currency)))
-    post("refund", legs, memo=f"refund of contribution {contribution.id} to balance",
-         cause=f"refund:balance:{event_id}")
-    payment.refunded_amount += amount
-    contribution.refunded_amount += project_part
-    hook().contribution_refunded(contribution=contribution)
-    _set_state(payment, PaymentState.REFUNDED)
 
 
 def schedule_refunds(project: Project) -> int:

@@ -10,9 +10,12 @@ The baseline is a bare psycopg program writing the same rows (contribution, paym
 job, provider event, state updates, ledger transaction and postings) in the same transactions,
 over 50 connections. Goal: Tontine's rush takes at most ~6.7x the baseline (>= 15 %).
 
-A second rush against a project capped at its goal checks that the goal is never exceeded.
+The two alternate for ``--rounds`` rounds (the same supporters give again each round, the
+baseline writes on fresh connections) and the best round of each is compared, so that a
+burst of load from elsewhere on the machine does not decide the ratio. A last rush against a
+project capped at its goal checks that the goal is never exceeded.
 
-``python bench/funding_rush.py [--supporters 50]``
+``python bench/funding_rush.py [--supporters 50] [--rounds 3]``
 """
 
 from __future__ import annotations
@@ -55,7 +58,7 @@ def seed(site: Site, supporters: int) -> tuple[int, int, list[str]]:
         common = {"summary": "Rush", "story": "A rush of gifts.", "place": "Lyon", "country": "FR",
                   "category": "food", "currency": "EUR", "duration_days": 30, "funding_model": "gift"}
         open_project = services.create_project(owner, {
-            **common, "title": "The open dream", "goal": 100_000, "terms": {"mode": "keep_it_all"}})
+            **common, "title": "The open dream", "goal": 10_000_000, "terms": {"mode": "keep_it_all"}})
         capped_goal = int(supporters * 0.8) * int(GIFT)
         capped = services.create_project(owner, {
             **common, "title": "The capped dream", "goal": capped_goal,
@@ -133,8 +136,21 @@ def supporters_process(base: str, project_id: int, emails: list[str], out: multi
     out.put({"started": started, "client_done": time.time(), "outcomes": outcomes})
 
 
+def posted_gifts(conn: sa.Connection, project_id: int) -> int:
+    """Gifts to the project whose payment succeeded and is posted to the ledger."""
+    done = conn.execute(sa.text(
+        "SELECT count(*) FROM payments p JOIN contributions c ON c.id = p.contribution_id "
+        "JOIN ledger_transactions t ON t.cause = concat('payment', chr(58), p.id, chr(58), 'succeeded') "
+        "WHERE c.project_id = :pid AND p.state = 'succeeded'"), {"pid": project_id}).scalar()
+    conn.rollback()
+    return int(done)
+
+
 def rush(site: Site, project_id: int, emails: list[str]) -> dict[str, Any]:
     """Run the supporters' process, then wait until every paid gift is posted to the ledger."""
+    engine = sa.create_engine(site.database_url)
+    with engine.connect() as conn:
+        before = posted_gifts(conn, project_id)
     queue: multiprocessing.Queue = multiprocessing.get_context("spawn").Queue()
     proc = multiprocessing.get_context("spawn").Process(
         target=supporters_process, args=(site.url, project_id, emails, queue))
@@ -142,15 +158,10 @@ def rush(site: Site, project_id: int, emails: list[str]) -> dict[str, Any]:
     result = queue.get(timeout=600)
     proc.join()
     paid = result["outcomes"].count("paid")
-    engine = sa.create_engine(site.database_url)
     deadline = time.time() + 300
     with engine.connect() as conn:
         while True:
-            done = conn.execute(sa.text(
-                "SELECT count(*) FROM payments p JOIN contributions c ON c.id = p.contribution_id "
-                "JOIN ledger_transactions t ON t.cause = concat('payment', chr(58), p.id, chr(58), 'succeeded') "
-                "WHERE c.project_id = :pid AND p.state = 'succeeded'"), {"pid": project_id}).scalar()
-            conn.rollback()
+            done = posted_gifts(conn, project_id) - before
             if done >= paid or time.time() > deadline:
                 break
             time.sleep(0.05)
@@ -245,6 +256,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--supporters", type=int, default=50)
     parser.add_argument("--workers", type=int, default=2, help="tontine worker processes")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds of each")
     args = parser.parse_args()
     print("machine:", machine())
     site = Site("rush")
@@ -252,18 +264,23 @@ def main() -> None:
     workers = [subprocess.Popen([str(BIN / "tontine"), "worker"], env=site.env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                for _ in range(args.workers)]
+    rounds: list[tuple[dict[str, Any], float]] = []
     try:
         with gunicorn(site.env, site.port):
-            free = rush(site, open_id, emails[: args.supporters])
+            for _ in range(args.rounds):
+                free = rush(site, open_id, emails[: args.supporters])
+                rounds.append((free, baseline(site.database_url, open_id, args.supporters)))
             capped = rush(site, capped_id, emails[args.supporters:])
     finally:
         for worker in workers:
             worker.terminate()
         for worker in workers:
             worker.wait(timeout=30)
-    bare = baseline(site.database_url, open_id, args.supporters)
+    free = min((r for r, _ in rounds), key=lambda r: r["seconds"])
+    bare = min(b for _, b in rounds)
 
-    problems = [o for o in free["outcomes"] + capped["outcomes"] if o not in ("paid", "refused")]
+    outcomes = [o for r, _ in rounds for o in r["outcomes"]] + capped["outcomes"]
+    problems = [o for o in outcomes if o not in ("paid", "refused")]
     ratio = bare / free["seconds"]
     rows = [
         ("run", "gifts paid", "done (posted)", "seconds", "gifts/s"),
@@ -276,7 +293,10 @@ def main() -> None:
     ]
     print(table("Funding rush (gunicorn + 2 tontine workers, PostgreSQL)", rows))
     print()
-    print(f"Tontine / bare psycopg: {ratio:.1%} of the baseline's speed (goal >= 15 %)")
+    print("rounds (Tontine s / bare s):",
+          ", ".join(f"{r['seconds']:.2f} / {b:.2f} ({b / r['seconds']:.1%})" for r, b in rounds))
+    print(f"Tontine / bare psycopg, best round of each: {ratio:.1%} of the baseline's speed "
+          "(goal >= 15 %)")
     print(f"capped project: raised {capped['raised'] / 100:.2f} of a {capped['goal'] / 100:.2f} goal, "
           f"{capped['outcomes'].count('refused')} gifts refused; over the goal: "
           f"{'YES' if capped['raised'] > capped['goal'] else 'never'}")
@@ -284,8 +304,10 @@ def main() -> None:
     if problems:
         print("unexpected outcomes:", json.dumps(problems[:5]))
     record("funding_rush", {"tontine": free, "capped": capped, "bare_seconds": bare, "ratio": ratio,
+                            "rounds": [{"tontine_seconds": r["seconds"], "bare_seconds": b} for r, b in rounds],
                             "problems": problems})
-    if problems or capped["raised"] > capped["goal"] or free["done"] < free["paid"]:
+    unfinished = any(r["done"] < r["paid"] for r, _ in rounds)
+    if problems or capped["raised"] > capped["goal"] or unfinished:
         raise SystemExit(1)
 
 

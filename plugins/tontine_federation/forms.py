@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField
 from wtforms.validators import DataRequired, Length
 
+from tontine.forms import Form
 
-class FollowForm(FlaskForm):
+
+class FollowForm(Form):
     target = StringField(
         _l("Instance address or handle"),
         validators=[DataRequired(), Length(max=300)],
@@ -16,12 +17,12 @@ class FollowForm(FlaskForm):
     )
 
 
-class BlockForm(FlaskForm):
+class BlockForm(Form):
     domain = StringField(_l("Domain"), validators=[DataRequired(), Length(max=253)])
     reason = StringField(_l("Reason"), validators=[Length(max=500)])
 
 
-class PeerActionForm(FlaskForm):
+class PeerActionForm(Form):
     """One button acting on one peer or domain (unfollow, approve, refuse, unblock)."""
 
     target = HiddenField(validators=[DataRequired(), Length(max=500)])

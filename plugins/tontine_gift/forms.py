@@ -7,11 +7,12 @@ pages give the same messages.
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField, TextAreaField
 
+from tontine.forms import Form
 
-class RewardTierForm(FlaskForm):
+
+class RewardTierForm(Form):
     title = StringField(_l("Reward"))
     description = TextAreaField(_l("What the supporter receives"))
     min_amount = StringField(_l("Smallest gift"))
@@ -25,7 +26,7 @@ class RewardTierForm(FlaskForm):
         }
 
 
-class ActionForm(FlaskForm):
+class ActionForm(Form):
     """A button that changes something (delete a tier, mark a reward sent): CSRF only."""
 
     sent = HiddenField(default="1")

@@ -7,7 +7,6 @@ the same form.
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
     EmailField,
@@ -18,8 +17,10 @@ from wtforms import (
 )
 from wtforms.validators import AnyOf, DataRequired, Email, Length, NumberRange, Optional
 
+from tontine.forms import Form
 
-class DisburseForm(FlaskForm):
+
+class DisburseForm(Form):
     disbursed_on = DateField(_l("Disbursed on"), validators=[DataRequired(_l("Give the date."))])
     rate = StringField(
         _l("Exchange rate (local currency per unit lent)"), validators=[Optional(), Length(max=30)]
@@ -27,7 +28,7 @@ class DisburseForm(FlaskForm):
     note = StringField(_l("Note"), validators=[Optional(), Length(max=500)])
 
 
-class RepaymentForm(FlaskForm):
+class RepaymentForm(Form):
     paid_on = DateField(_l("Paid on"), validators=[DataRequired(_l("Give the date."))])
     amount = StringField(_l("Amount"), validators=[Optional(), Length(max=30)])
     local_amount = StringField(
@@ -38,7 +39,7 @@ class RepaymentForm(FlaskForm):
     idempotency_key = HiddenField(validators=[DataRequired(), Length(max=80)])
 
 
-class PartnerForm(FlaskForm):
+class PartnerForm(Form):
     name = StringField(
         _l("Name"), validators=[DataRequired(_l("Give the partner's name.")), Length(max=120)]
     )
@@ -56,21 +57,21 @@ class PartnerForm(FlaskForm):
     description = TextAreaField(_l("About the partner"), validators=[Optional(), Length(max=5000)])
 
 
-class StaffForm(FlaskForm):
+class StaffForm(Form):
     email = EmailField(
         _l("E-mail of the staff member's account"),
         validators=[DataRequired(), Email(_l("Enter an e-mail address."))],
     )
 
 
-class RatingForm(FlaskForm):
+class RatingForm(Form):
     risk_rating = IntegerField(
         _l("Risk rating (1 to 5)"), validators=[DataRequired(), NumberRange(min=1, max=5)]
     )
     reason = StringField(_l("Why"), validators=[DataRequired(), Length(max=500)])
 
 
-class TeamForm(FlaskForm):
+class TeamForm(Form):
     name = StringField(
         _l("Team name"), validators=[DataRequired(_l("Give the team a name.")), Length(max=120)]
     )
@@ -79,11 +80,11 @@ class TeamForm(FlaskForm):
     )
 
 
-class ActionForm(FlaskForm):
+class ActionForm(Form):
     """A button that changes something (join, leave): only the CSRF token."""
 
 
-class SettlementForm(FlaskForm):
+class SettlementForm(Form):
     direction = StringField(_l("Direction"), validators=[AnyOf(("to_partner", "from_partner"))])
     amount = StringField(_l("Amount"), validators=[DataRequired(), Length(max=30)])
     reason = StringField(

@@ -9,13 +9,13 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import SelectField
 from wtforms.validators import InputRequired
 
 from tontine.db import db, unit_of_work
 from tontine.errors import Conflict, DomainError
+from tontine.forms import Form
 from tontine.payments.models import Contribution, Payment
 from tontine.payments.states import PaymentState
 from tontine.projects.models import Project
@@ -31,9 +31,12 @@ bp = Blueprint("sandbox", __name__, url_prefix="/sandbox")
 
 WAITING = (PaymentState.CREATED, PaymentState.PENDING, PaymentState.REQUIRES_ACTION)
 
-#: What each button sends: ``(event kind, reason)`` in the order a real provider would.
+#: What each button sends: ``(event kind, reason)`` in the order a real provider would. A
+#: card payment is confirmed by one event; a bank debit reports "pending" first and settles
+#: later, which is also the pair that ``out_of_order`` and ``duplicate_webhooks`` rehearse.
 ACTIONS: dict[str, list[tuple[str, str]]] = {
-    "pay": [("pending", ""), ("succeeded", "")],
+    "pay": [("succeeded", "")],
+    "pay_debit": [("pending", ""), ("succeeded", "")],
     "pay_3ds": [("requires_action", "")],
     "decline": [("failed", "card_declined")],
     "abandon": [("cancelled", "abandoned at checkout")],
@@ -42,15 +45,15 @@ ACTIONS: dict[str, list[tuple[str, str]]] = {
 }
 
 
-class CheckoutForm(FlaskForm):
+class CheckoutForm(Form):
     action = SelectField(
-        choices=["pay", "pay_3ds", "decline", "abandon"],  # the page's buttons
+        choices=["pay", "pay_debit", "pay_3ds", "decline", "abandon"],  # the page's buttons
         validators=[InputRequired(_l("Choose what happens to this payment."))],
         validate_choice=True,
     )
 
 
-class ChallengeForm(FlaskForm):
+class ChallengeForm(Form):
     action = SelectField(
         choices=["authenticate", "fail_authentication"],
         validators=[InputRequired(_l("Choose what happens to this payment."))],
@@ -101,7 +104,7 @@ def decide(ref: str, action: str) -> Payment:
     return locked
 
 
-def _render(template: str, ref: str, form: FlaskForm, error: str | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+def _render(template: str, ref: str, form: Form, error: str | None = None, status: int = 200):  # type: ignore[no-untyped-def]
     row = db.session.execute(  # the payment and its project in one query
         select(Payment, Project)
         .join(Contribution, Contribution.id == Payment.contribution_id)
@@ -143,7 +146,7 @@ def challenge_submit(ref: str):  # type: ignore[no-untyped-def]
     return _submit(ref, ChallengeForm(), "sandbox/challenge.html")
 
 
-def _submit(ref: str, form: FlaskForm, template: str):  # type: ignore[no-untyped-def]
+def _submit(ref: str, form: Form, template: str):  # type: ignore[no-untyped-def]
     if not form.validate_on_submit():
         return _render(template, ref, form, _("Choose one of the buttons."), 400)  # 404 if unknown
     try:

@@ -306,3 +306,27 @@ def test_amounts_are_written_the_way_each_language_writes_them(plain_site, make_
     english = page(client, url, "en")
     assert "€1,234.56" in english and "€2,000.00" in english
     assert "1 234,56" not in english and f"1{NNBSP}234,56" not in english
+
+
+def test_wtforms_own_messages_follow_the_visitors_language(app):
+    """The messages WTForms writes itself (here "not a valid choice") come in the visitor's
+    language, request after request, from the catalog tontine.forms.Form reads once."""
+    from werkzeug.datastructures import MultiDict
+    from wtforms import SelectField
+
+    from tontine.forms import Form
+
+    class Pick(Form):
+        class Meta:
+            csrf = False
+
+        colour = SelectField(choices=["red", "blue"])
+
+    messages = {}
+    for language in ("fr", "en", "fr"):
+        # A context of its own per request, as under a server (the locale is kept on ``g``).
+        with app.app_context(), app.test_request_context("/", headers={"Accept-Language": language}):
+            form = Pick(formdata=MultiDict({"colour": "green"}))
+            assert not form.validate()
+            messages.setdefault(language, set()).add(form.colour.errors[0])
+    assert messages == {"fr": {"N'est pas un choix valide."}, "en": {"Not a valid choice."}}

@@ -5,11 +5,11 @@ from __future__ import annotations
 from babel import Locale
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length
 
 from tontine.accounts.services import MIN_PASSWORD
+from tontine.forms import Form
 
 MAX_PASSWORD = 1024  # argon2 copes, but nobody needs to post a megabyte
 
@@ -61,14 +61,14 @@ def _display_name_field() -> StringField:
     )
 
 
-class SignupForm(FlaskForm):
+class SignupForm(Form):
     display_name = _display_name_field()
     email = _email_field()
     password = _new_password_field()
     confirm = _confirm_field()
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     email = _email_field()
     password = PasswordField(
         _l("Password"),
@@ -80,11 +80,11 @@ class LoginForm(FlaskForm):
     remember = BooleanField(_l("Keep me logged in on this device"))
 
 
-class ResetRequestForm(FlaskForm):
+class ResetRequestForm(Form):
     email = _email_field()
 
 
-class ResetPasswordForm(FlaskForm):
+class ResetPasswordForm(Form):
     password = _new_password_field(_l("New password"))
     confirm = _confirm_field()
 
@@ -101,7 +101,7 @@ def locale_choices() -> list[tuple[str, str]]:
     return choices
 
 
-class ProfileForm(FlaskForm):
+class ProfileForm(Form):
     display_name = _display_name_field()
     locale = SelectField(
         _l("Preferred language"),
@@ -114,7 +114,7 @@ class ProfileForm(FlaskForm):
         self.locale.choices = locale_choices()
 
 
-class EraseForm(FlaskForm):
+class EraseForm(Form):
     password = PasswordField(
         _l("Your password"),
         validators=[

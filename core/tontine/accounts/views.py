@@ -26,7 +26,6 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
-from flask_wtf import FlaskForm
 
 from tontine.accounts import services
 from tontine.accounts.forms import (
@@ -39,6 +38,7 @@ from tontine.accounts.forms import (
 )
 from tontine.accounts.models import User
 from tontine.extensions import limiter, login_manager
+from tontine.forms import Form
 
 bp = Blueprint("accounts", __name__, url_prefix="/account")
 
@@ -71,7 +71,7 @@ def _next_target() -> str | None:
     return safe_next(request.args.get("next") or request.form.get("next"))
 
 
-def _render_form(template: str, form: FlaskForm, **context: Any) -> tuple[str, int]:
+def _render_form(template: str, form: Form, **context: Any) -> tuple[str, int]:
     """A page with its form; a submitted form with errors answers 400."""
     status = 400 if request.method == "POST" and form.errors else 200
     return render_template(template, form=form, **context), status

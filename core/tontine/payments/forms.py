@@ -8,11 +8,11 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, Field, HiddenField, RadioField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, Regexp, ValidationError
 
 from tontine.extensions import registry
+from tontine.forms import Form
 
 #: Where refunds go if the goal is missed (value → label shown on the form).
 REFUND_LABELS = {
@@ -39,7 +39,7 @@ class AmountOf:
     def __init__(self, allow_zero: bool = False):
         self.allow_zero = allow_zero
 
-    def __call__(self, form: FlaskForm, field: Field) -> None:
+    def __call__(self, form: Form, field: Field) -> None:
         value = parse_amount(field.data)
         if value is None:
             raise ValidationError(_l("Enter an amount such as 25 or 12.50."))
@@ -66,7 +66,7 @@ def provider_labels() -> dict[str, str]:
     }
 
 
-class GiveForm(FlaskForm):
+class GiveForm(Form):
     """The give form; the funding model's own fields (``details.<name>``) come on top."""
 
     amount = StringField(
@@ -104,7 +104,7 @@ class GiveForm(FlaskForm):
             self.idempotency_key.data = new_idempotency_key()
 
 
-class MarkReceivedForm(FlaskForm):
+class MarkReceivedForm(Form):
     """Staff confirm a bank transfer arrived; the reason is recorded with their name."""
 
     reason = TextAreaField(
@@ -113,5 +113,5 @@ class MarkReceivedForm(FlaskForm):
     )
 
 
-class PayoutForm(FlaskForm):
+class PayoutForm(Form):
     """Owner asks for the money raised (a button: the CSRF token is the whole form)."""

@@ -9,10 +9,16 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from werkzeug.datastructures import MultiDict
-from wtforms import BooleanField, DecimalField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DecimalField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import (
     DataRequired,
     InputRequired,
@@ -23,6 +29,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from tontine.forms import Form
 from tontine.money import Money, MoneyError, exponent
 from tontine.projects.schemas import CATEGORIES
 
@@ -58,7 +65,7 @@ def category_choices(blank: Any = None) -> list[tuple[str, Any]]:
     return [("", blank or _l("No category"))] + [(c, CATEGORY_LABELS.get(c, c)) for c in CATEGORIES]
 
 
-class ProjectForm(FlaskForm):
+class ProjectForm(Form):
     """Create or edit a listing; the funding model's terms come as ``terms.<name>`` inputs."""
 
     title = StringField(_l("Title"), validators=[DataRequired(), Length(min=3, max=120)])
@@ -184,27 +191,27 @@ def terms_from(
     return terms
 
 
-class UpdateForm(FlaskForm):
+class UpdateForm(Form):
     """A journal entry."""
 
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=120)])
     body = TextAreaField(_l("What happened"), validators=[DataRequired(), Length(max=20000)])
 
 
-class CommentForm(FlaskForm):
+class CommentForm(Form):
     body = TextAreaField(_l("Your comment"), validators=[DataRequired(), Length(max=2000)])
 
 
-class RejectForm(FlaskForm):
+class RejectForm(Form):
     reason = TextAreaField(
         _l("Why is it rejected? (the owner sees this)"),
         validators=[DataRequired(message=_l("Say why the project is rejected.")), Length(max=500)],
     )
 
 
-class ActionForm(FlaskForm):
+class ActionForm(Form):
     """A button that changes state (submit, approve, withdraw): only the CSRF token."""
 
 
-class WithdrawForm(FlaskForm):
+class WithdrawForm(Form):
     reason = StringField(_l("Reason (optional)"), validators=[Length(max=500)])

@@ -27,7 +27,7 @@ help:
 	@echo "make run INSTANCE=dreams   - set up and serve one site alone on http://127.0.0.1:$(PORT)"
 	@echo "make test                  - set up and run the whole suite (pytest $(PYTEST_ARGS))"
 	@echo "make bench                 - benchmarks (PostgreSQL; see docs/performance.md)"
-	@echo "make lint                  - ruff check (if ruff is installed)"
+	@echo "make lint                  - ruff check of the whole tree"
 
 # The network prepares each site in its own var/network/ (init, demo data), apart from the
 # single site's var/, and allows loopback peers in its own processes only.
@@ -80,11 +80,8 @@ bench: setup
 	$(BIN)/python bench/federation.py
 	$(BIN)/python bench/repayments.py --database-url '$(BENCH_DB)' --linearity
 
-lint:
-	@if [ -x "$(BIN)/ruff" ]; then RUFF="$(BIN)/ruff"; \
-	elif command -v ruff >/dev/null 2>&1; then RUFF=ruff; \
-	else echo "ruff is not installed (pip install ruff); skipping lint"; exit 0; fi; \
-	$$RUFF check core plugins tests bench deploy
+lint: install
+	$(BIN)/ruff check core plugins tests bench deploy
 
 clean:
 	rm -rf $(VENV) .hypothesis

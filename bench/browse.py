@@ -17,7 +17,7 @@ import re
 import statistics
 import urllib.request
 
-from common import BENCH, Site, gunicorn, free_port, load, machine, record, seed_projects, table
+from common import BENCH, Site, free_port, gunicorn, load, machine, record, seed_projects, table
 
 
 def cards_on(url: str) -> int:

@@ -31,7 +31,6 @@ import uuid
 from typing import Any
 
 import sqlalchemy as sa
-
 from common import BIN, PASSWORD, Site, gunicorn, machine, record, table
 
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
@@ -123,7 +122,7 @@ def supporters_process(base: str, project_id: int, emails: list[str], out: multi
             paid = session.post(checkout_url, data={
                 "csrf_token": CSRF.search(checkout.text).group(1), "action": "pay"}, allow_redirects=False)
             outcomes.append("paid" if paid.status_code == 303 else f"checkout {paid.status_code}")
-        except Exception as exc:  # reported in the outcomes
+        except Exception as exc:  # noqa: BLE001 - reported in the outcomes
             outcomes.append(f"error {exc!r}")
 
     threads = [threading.Thread(target=give, args=(s,)) for s in sessions]

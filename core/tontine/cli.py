@@ -38,7 +38,7 @@ class TontineGroup(FlaskGroup):
     def _plugin_commands(self, ctx: click.Context) -> dict[str, click.Command]:
         try:
             app = ctx.ensure_object(ScriptInfo).load_app()
-        except Exception:
+        except Exception:  # noqa: BLE001 - no loadable app (bad instance): only the core commands
             return {}
         return {cmd.name: cmd for cmd in collect(app.extensions["tontine"].pm, "register_commands")}
 

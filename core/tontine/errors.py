@@ -53,8 +53,7 @@ class Conflict(DomainError):
 def wants_problem_json() -> bool:
     path = request.path
     return (
-        path.startswith("/api/")
-        or path.startswith("/payments/webhook")
+        path.startswith(("/api/", "/payments/webhook"))
         or request.accept_mimetypes.best == "application/json"
     )
 

@@ -1,6 +1,12 @@
 """Imports every core model so that the metadata is complete (Alembic, tests)."""
 
-from tontine.accounts.models import ExternalIdentity, Organization, RoleAssignment, StaffAction, User
+from tontine.accounts.models import (
+    ExternalIdentity,
+    Organization,
+    RoleAssignment,
+    StaffAction,
+    User,
+)
 from tontine.jobs.models import Job, Schedule
 from tontine.ledger.models import LedgerAccount, LedgerTransaction, Posting
 from tontine.payments.models import Contribution, Payment, PaymentEvent, Payout

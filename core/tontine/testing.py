@@ -23,13 +23,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import g, has_app_context
 from flask.testing import FlaskClient
-from cryptography.hazmat.primitives import serialization
+
 from tontine.funding import FundingModel
 from tontine.hookspecs import hookimpl
 from tontine.payments.provider import PaymentProvider, ProviderEvent, StartResult
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 DEFAULT_PLUGINS = ["gift", "sandbox", "manual", "balance"]
 

@@ -129,7 +129,7 @@ def tontine_script() -> str:
 def test_the_installed_script_runs_init_and_plugins(instance: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TONTINE_")}
     for args in (["init"], ["init"], ["plugins"]):
-        done = subprocess.run(
+        done = subprocess.run(  # noqa: PLW1510 - the return code is asserted below
             [tontine_script(), "--instance", str(instance), *args],
             capture_output=True, text=True, env=env, timeout=120,
         )

@@ -167,7 +167,7 @@ def _run(job: Claimed) -> bool:
         if handler is None:
             raise LookupError(f"no handler for job kind {job.kind!r}")
         handler(dict(job.payload))
-    except Exception:  # a failing job is recorded and retried; it never kills the worker
+    except Exception:  # noqa: BLE001 - recorded and retried; never kills the worker
         error = traceback.format_exc(limit=5)
         log.warning("job %s (%s) failed: %s", job.id, job.kind, error)
         session.rollback()

@@ -19,9 +19,9 @@ from flask import (
     url_for,
 )
 from flask_babel import get_locale
-from markupsafe import Markup
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from markupsafe import Markup
 from marshmallow import EXCLUDE, ValidationError
 from sqlalchemy import select
 from werkzeug.routing import BuildError

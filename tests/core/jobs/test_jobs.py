@@ -123,7 +123,7 @@ def test_concurrent_schedulers_enqueue_each_slot_once(db_app: Any) -> None:
                 start.wait()
                 schedule_recurring(now)
                 db.session.remove()
-        except BaseException as exc:  # reported below
+        except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 
     threads = [threading.Thread(target=schedule) for _ in range(4)]
@@ -154,7 +154,7 @@ def test_two_workers_never_claim_the_same_job_on_postgres(make_app: Any, jobs_pl
                 while ids := claim(limit=3):
                     claimed[name].extend(ids)
                 db.session.remove()
-        except BaseException as exc:  # reported below
+        except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 
     threads = [threading.Thread(target=worker, args=(name,)) for name in claimed]

@@ -15,8 +15,8 @@ def test_contribute_retry_cap_and_refund(make_app, make_user, make_project):
     with app.app_context():
         project = make_project(funding_model="plain", goal=100)
         supporter = make_user()
-        first = dict(project_id=project.id, supporter=supporter, provider_key="instant",
-                     idempotency_key="k1", return_url="/")
+        first = {"project_id": project.id, "supporter": supporter, "provider_key": "instant",
+                 "idempotency_key": "k1", "return_url": "/"}
         contribution, payment, start = pay.contribute(amount="60", tip="2", **first)
         assert payment.state == "succeeded"
         assert start is not None

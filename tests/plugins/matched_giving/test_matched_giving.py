@@ -20,14 +20,15 @@ DOC = ROOT.parents[2] / "docs" / "writing-a-plugin.md"
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import tontine_matched  # noqa: E402  (the out-of-tree plugin, importable like an installed one)
-from tontine.db import db, unit_of_work  # noqa: E402
-from tontine.errors import DomainError  # noqa: E402
-from tontine.hookspecs import hookimpl  # noqa: E402
-from tontine.ledger.models import AccountKind  # noqa: E402
-from tontine.ledger.services import balance, credit, debit, post, trial_balance  # noqa: E402
-from tontine.money import Money  # noqa: E402
-from tontine.payments.provider import PaymentProvider, ProviderEvent, StartResult  # noqa: E402
+import tontine_matched
+
+from tontine.db import db, unit_of_work
+from tontine.errors import DomainError
+from tontine.hookspecs import hookimpl
+from tontine.ledger.models import AccountKind
+from tontine.ledger.services import balance, credit, debit, post, trial_balance
+from tontine.money import Money
+from tontine.payments.provider import PaymentProvider, ProviderEvent, StartResult
 
 
 class InstantCard(PaymentProvider):
@@ -92,7 +93,6 @@ def give(project: Any, supporter: Any, amount: str, key: str) -> Any:
 
 def matches_of(project_id: int) -> list[int]:
     from sqlalchemy import select
-
     from tontine_matched.models import Match
 
     db.session.expire_all()

@@ -4,9 +4,8 @@ Revision ID: 0002_supporter_payouts
 Revises: 0001_core
 """
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = "0002_supporter_payouts"
 down_revision = "0001_core"

@@ -5,7 +5,7 @@ import os
 
 bind = os.environ.get("TONTINE_BIND", "127.0.0.1:5000")
 workers = int(os.environ.get("TONTINE_WORKERS", multiprocessing.cpu_count() * 2 + 1))
-threads = int(os.environ.get("TONTINE_THREADS", 1))
+threads = int(os.environ.get("TONTINE_THREADS", "1"))
 worker_class = "sync" if threads == 1 else "gthread"
 timeout = 30
 graceful_timeout = 20

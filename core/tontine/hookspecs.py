@@ -76,6 +76,14 @@ def project_saved(project: Any) -> None:
     """Called inside the unit of work after a project's public fields change."""
 
 
+# --- Accounts ----------------------------------------------------------------------------
+
+
+@hookspec
+def account_erased(user: Any) -> None:
+    """Called inside the unit of work when an account is erased; update what you published."""
+
+
 # --- Funding models ----------------------------------------------------------------------
 
 

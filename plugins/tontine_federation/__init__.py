@@ -76,6 +76,13 @@ def contribution_refunded(contribution: Any) -> None:
 
 
 @hookimpl
+def account_erased(user: Any) -> None:
+    from tontine_federation.people import on_account_erased
+
+    on_account_erased(user)
+
+
+@hookimpl
 def register_commands() -> list[Any]:
     from tontine_federation.commands import federation
     from tontine_federation.network import network

@@ -18,6 +18,7 @@ from tontine.projects import states
 from tontine.projects.models import Project
 from tontine_federation import urls
 from tontine_federation.contexts import PUBLIC, context
+from tontine_federation.people import attributed_to
 from tontine_federation.sanitize import plain_to_html
 
 #: Withdrawn listings answer 410 with a Tombstone; public ones (``states.is_public``) are served.
@@ -102,7 +103,7 @@ def to_ap(
         "content": plain_to_html(project.story),
         "mediaType": "text/html",
         "url": listing_id,
-        "attributedTo": urls.actor_id(),
+        "attributedTo": attributed_to(project),
         "published": iso(project.opened_at or project.created_at),
         "updated": iso(last_changed(project)),
         "to": [PUBLIC],

@@ -58,6 +58,11 @@ def following() -> str:
     return f"{actor_id()}/following"
 
 
+def person(user_id: int) -> str:
+    """A project owner's ``Person`` (by id: it outlives a change of handle)."""
+    return f"{base()}/people/{user_id}"
+
+
 def listing(project_id: int) -> str:
     return f"{base()}/projects/{project_id}"
 

@@ -11,7 +11,16 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
@@ -42,36 +51,62 @@ def _problem(status: int, title: str) -> Response:
 
 @bp.get("/.well-known/webfinger")
 def webfinger() -> Response:
+    """The instance actor (``acct:<username>@host``, the origin, ``/actor``) or an owner."""
     resource = request.args.get("resource", "").strip()
     if not resource or len(resource) > 500:
         return _problem(400, _("The resource parameter is required."))
-    if not _is_us(resource):
+    if not resource.lower().startswith(("acct:", "http://", "https://")):
+        return _problem(400, _("The resource must be an acct: URI or a URL."))
+    if _is_us(resource):
+        return _json(
+            _jrd(f"acct:{urls.handle()}", urls.actor_id(), urls.base() + "/", [urls.base() + "/"]),
+            "application/jrd+json",
+        )
+    owner = _owner(resource)
+    if owner is None:
         return _problem(404, _("No such account here."))
-    document = {
-        "subject": f"acct:{urls.handle()}",
-        "aliases": [urls.actor_id(), urls.base() + "/"],
+    person_url = urls.person(owner.id)
+    return _json(
+        _jrd(f"acct:{owner.handle}@{urls.host()}", person_url, person_url, []),
+        "application/jrd+json",
+    )
+
+
+def _jrd(subject: str, actor_url: str, page_url: str, aliases: list[str]) -> dict[str, Any]:
+    return {
+        "subject": subject,
+        "aliases": [actor_url, *aliases],
         "links": [
-            {"rel": "self", "type": "application/activity+json", "href": urls.actor_id()},
-            {
-                "rel": "http://webfinger.net/rel/profile-page",
-                "type": "text/html",
-                "href": urls.base() + "/",
-            },
+            {"rel": "self", "type": "application/activity+json", "href": actor_url},
+            {"rel": "http://webfinger.net/rel/profile-page", "type": "text/html", "href": page_url},
         ],
     }
-    return _json(document, "application/jrd+json")
+
+
+def _acct(resource: str) -> tuple[str, str] | None:
+    """``acct:name@host`` → (name, host) when the host is ours (with or without the port)."""
+    name, sep, host = resource[5:].lstrip("@").rpartition("@")
+    if not sep or host.lower() not in {urls.host().lower(), urls.domain().lower()}:
+        return None
+    return name, host
 
 
 def _is_us(resource: str) -> bool:
     """``acct:name@host`` (host with or without our port), our origin, or our actor id."""
     if resource.lower().startswith("acct:"):
-        name, sep, host = resource[5:].lstrip("@").rpartition("@")
-        return (
-            bool(sep)
-            and name.lower() == urls.username().lower()
-            and host.lower() in {urls.host().lower(), urls.domain().lower()}
-        )
+        account = _acct(resource)
+        return account is not None and account[0].lower() == urls.username().lower()
     return resource.rstrip("/") in {urls.base(), urls.actor_id()}
+
+
+def _owner(resource: str) -> Any:
+    """The published project owner named by ``acct:<handle>@host`` or by its ``Person`` URL."""
+    from tontine_federation import people
+
+    if resource.lower().startswith("acct:"):
+        account = _acct(resource)
+        return people.by_handle(account[0]) if account else None
+    return people.by_url(resource)
 
 
 @bp.get("/.well-known/host-meta")
@@ -146,6 +181,39 @@ def instance_actor():  # type: ignore[no-untyped-def]
         )
     )
     response.headers["Vary"] = "Accept"
+    return response
+
+
+@bp.get("/people/<int:user_id>")
+def person(user_id: int):  # type: ignore[no-untyped-def]
+    """A project owner: AS2 ``Person`` when asked, HTML (their public projects) otherwise."""
+    from tontine.projects.browse import cards_for
+    from tontine_federation import people
+
+    owner = people.owner(user_id)
+    gone = owner is not None and people.is_gone(owner)
+    if owner is None or not (gone or people.is_published(owner)):
+        if wants_activity_json():
+            return _problem(404, _("This page does not exist."))
+        abort(404)
+    if wants_activity_json():
+        if gone:
+            return activity_response(people.tombstone(owner), status=410)
+        return activity_response(people.to_ap(owner))
+    if gone:
+        abort(410, description=_("This account was erased."))
+    response = Response(
+        render_template(
+            "federation/person.html",
+            owner=owner,
+            handle=f"{owner.handle}@{urls.host()}",
+            cards=cards_for(people.public_projects(owner, limit=100)),
+        )
+    )
+    response.headers["Vary"] = "Accept"
+    response.headers["Link"] = (
+        f'<{urls.person(owner.id)}>; rel="alternate"; type="application/activity+json"'
+    )
     return response
 
 

@@ -34,6 +34,8 @@ class User(UserMixin, Base):
     email: Mapped[str | None] = mapped_column(String(254), unique=True)  # None once erased
     password_hash: Mapped[str | None] = mapped_column(String(255))
     display_name: Mapped[str] = mapped_column(String(80))
+    # Public name once the user owns a project (``acct:<handle>@host``); None once erased.
+    handle: Mapped[str | None] = mapped_column(String(30), unique=True, index=True)
     locale: Mapped[str | None] = mapped_column(String(8))
     kyc_status: Mapped[KycStatus] = mapped_column(
         enum_column(KycStatus, 16), default=KycStatus.NONE

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
+import unicodedata
 from datetime import datetime
 from typing import Any
 
@@ -148,6 +150,58 @@ def update_profile(user: User, *, display_name: str, locale: str | None) -> User
     return user
 
 
+# --- Public handle -----------------------------------------------------------------------
+
+HANDLE_MAX = 30
+#: Names an owner never gets: the site's own accounts and paths (``acct:tontine@host`` is the
+#: federation's instance actor).
+RESERVED_HANDLES = frozenset(
+    {"admin", "administrator", "root", "tontine", "actor", "instance", "moderator", "staff",
+     "support", "system", "inbox", "outbox", "webmaster", "postmaster", "abuse", "security"}
+)
+
+
+def handle_base(display_name: str) -> str:
+    """A lowercase ascii slug of a name (``[a-z0-9_]``, at most 30): "Zoë Ång" → ``zoe_ang``."""
+    ascii_name = unicodedata.normalize("NFKD", display_name).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "_", ascii_name.lower()).strip("_")[:HANDLE_MAX].rstrip("_")
+
+
+def _free_handle(base: str) -> str:
+    """``base``, or ``base2``, ``base3``… (cut to fit 30): the first no account holds."""
+    taken = set(
+        db.session.scalars(select(User.handle).where(User.handle.like(f"{base[:20]}%"))).all()
+    ) | RESERVED_HANDLES
+    number = 1
+    while True:
+        suffix = "" if number == 1 else str(number)
+        candidate = base[: HANDLE_MAX - len(suffix)] + suffix
+        if candidate not in taken:
+            return candidate
+        number += 1
+
+
+def ensure_handle(user: User) -> str:
+    """Give ``user`` a public handle if they have none; it never changes afterwards.
+
+    Called when the user first owns a project: federation publishes owners under it. Two
+    accounts racing for the same name: the loser's savepoint fails and it takes the next one.
+    """
+    if user.handle:
+        return user.handle
+    with unit_of_work() as session:
+        for _attempt in range(5):
+            candidate = _free_handle(handle_base(user.display_name) or f"owner{user.id}")
+            try:
+                with session.begin_nested():
+                    user.handle = candidate
+                    session.flush()
+            except IntegrityError:  # taken meanwhile by a concurrent transaction
+                continue
+            return candidate
+    raise AccountError(_("Please try again in a moment."))
+
+
 # --- Password reset --------------------------------------------------------------------
 
 RESET_SALT = "tontine.accounts.password-reset"
@@ -260,6 +314,7 @@ def export_personal_data(user: User) -> dict[str, Any]:
             "id": user.id,
             "email": user.email,
             "display_name": user.display_name,
+            "handle": user.handle,
             "locale": user.locale,
             "kyc_status": str(user.kyc_status),
             "created_at": _when(user.created_at),
@@ -354,7 +409,8 @@ def erase_account(user: User, actor: User, reason: str = "") -> User:
 
     Contributions and ledger rows are kept (the ledger only knows account ids), so totals,
     balances and the trial balance do not move. Projects showing an erased person are saved
-    again so that plugins (federation) update what they published.
+    again, and ``account_erased`` runs, so that plugins (federation) update what they
+    published under the person's name or handle.
     """
     from tontine.extensions import hook
     from tontine.projects.models import Comment, Person, Project
@@ -384,6 +440,7 @@ def erase_account(user: User, actor: User, reason: str = "") -> User:
         user.email = None
         user.password_hash = None
         user.display_name = ERASED_NAME
+        user.handle = None
         user.locale = None
         user.erased_at = utcnow()
         user.security_stamp = new_stamp()
@@ -405,4 +462,5 @@ def erase_account(user: User, actor: User, reason: str = "") -> User:
             for project in projects:
                 session.refresh(project)
                 hook().project_saved(project=project)
+        hook().account_erased(user=user)
     return user

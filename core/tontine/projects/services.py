@@ -15,6 +15,7 @@ from marshmallow import ValidationError
 from sqlalchemy import func, select
 
 from tontine.accounts.models import Role, User
+from tontine.accounts.services import ensure_handle
 from tontine.db import db, lock_row, unit_of_work, utcnow
 from tontine.errors import DomainError, Forbidden, NotFound, first_error
 from tontine.extensions import hook, registry
@@ -112,6 +113,7 @@ def create_project(owner: User, data: dict[str, Any]) -> Project:
     clean = _validated(data)
     currency = clean.get("currency") or current_app.config["CURRENCY"]
     with unit_of_work() as session:
+        ensure_handle(owner)  # owners are public (federation resolves them by handle)
         person = Person(
             user_id=None if clean.get("person_name") else owner.id,
             name=clean.get("person_name") or owner.display_name,

@@ -47,7 +47,7 @@ def test_open_project_is_a_page(site, make_project) -> None:  # type: ignore[no-
     assert page["id"] == page["url"] == f"{BASE}/projects/{project.id}"
     assert page["type"] == "Page"
     assert page["name"] == "Bakery"
-    assert page["attributedTo"] == f"{BASE}/actor"
+    assert page["attributedTo"] == f"{BASE}/people/{project.owner_id}"  # its owner, a Person
     assert page["fundingModel"] == "gift"
     assert page["status"] == "open"
     assert page["goal"] == {"type": "MonetaryAmount", "value": "1500.00", "currency": "EUR"}
@@ -128,7 +128,7 @@ def test_page_expands_to_the_expected_terms(site, make_project) -> None:  # type
     assert goal[SCHEMA + "value"] == [{"@value": "2000.00"}]
     assert goal[SCHEMA + "currency"] == [{"@value": "EUR"}]
     assert page[TONTINE + "backerCount"][0]["@value"] in (0, "0")
-    assert page[AS + "attributedTo"] == [{"@id": f"{BASE}/actor"}]
+    assert page[AS + "attributedTo"] == [{"@id": f"{BASE}/people/{project.owner_id}"}]
 
 
 def test_create_expands_with_the_page_inside(site, make_project) -> None:  # type: ignore[no-untyped-def]

@@ -11,9 +11,8 @@ the application's code does).
 import re
 import unicodedata
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = "0003_user_handles"
 down_revision = "0002_supporter_payouts"

@@ -4,7 +4,8 @@ Each supporter (already logged in) opens the give form, submits it, and pays on 
 checkout page; the sandbox then confirms the payment with a signed webhook delivered by a
 ``tontine worker``. A gift is done when its payment succeeded and is posted to the ledger.
 The site runs under gunicorn (deploy/wsgi.py, deploy/gunicorn.conf.py) on PostgreSQL with two
-workers; the supporters are threads of a separate load-generator process.
+workers; the supporters are threads of a separate load-generator process (plain `http.client`
+with a cookie jar, as light as `bench/load.py`).
 
 The baseline is a bare psycopg program writing the same rows (contribution, payment, webhook
 job, provider event, state updates, ledger transaction and postings) in the same transactions,
@@ -21,6 +22,7 @@ project capped at its goal checks that the goal is never exceeded.
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import multiprocessing
 import re
@@ -29,6 +31,7 @@ import threading
 import time
 import uuid
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 import sqlalchemy as sa
 from common import BIN, PASSWORD, Site, gunicorn, machine, record, table
@@ -80,52 +83,79 @@ def seed(site: Site, supporters: int) -> tuple[int, int, list[str]]:
 # --- The supporters (a separate process) ---------------------------------------------------
 
 
+class Supporter:
+    """One supporter's browser, reduced to what the rush needs: a cookie jar and plain
+    ``http.client`` requests (no redirects followed). A light client, like ``bench/load.py``,
+    so that the two shared cores go to the server being measured."""
+
+    def __init__(self, base: str):
+        parts = urlsplit(base)
+        self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
+        self.cookies: dict[str, str] = {}
+
+    def request(self, method: str, url: str, form: dict[str, str] | None = None) -> tuple[int, str, str]:
+        """``(status, Location header, body)`` of one request."""
+        parts = urlsplit(url)
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        headers = {"Accept-Language": "en"}
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{name}={value}" for name, value in self.cookies.items())
+        body = None
+        if form is not None:
+            body = urlencode(form)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=120)
+        try:
+            conn.request(method, path, body=body, headers=headers)
+            response = conn.getresponse()
+            text = response.read().decode()
+            for cookie in response.headers.get_all("Set-Cookie") or []:
+                name, _, rest = cookie.partition("=")
+                self.cookies[name.strip()] = rest.split(";", 1)[0]
+            return response.status, response.headers.get("Location", ""), text
+        finally:
+            conn.close()
+
+
 def supporters_process(base: str, project_id: int, emails: list[str], out: multiprocessing.Queue) -> None:
-    import requests
+    supporters = [Supporter(base) for _ in emails]
 
-    sessions: list[requests.Session] = []
-    for _ in emails:
-        session = requests.Session()
-        session.headers["Accept-Language"] = "en"
-        sessions.append(session)
+    def log_in(supporter: Supporter, email: str) -> None:
+        _, _, page = supporter.request("GET", f"{base}/account/login")
+        token = CSRF.search(page).group(1)
+        status, _, _ = supporter.request("POST", f"{base}/account/login", {
+            "csrf_token": token, "email": email, "password": PASSWORD})
+        assert status in (302, 303), f"log-in failed for {email}: {status}"
 
-    def log_in(session: requests.Session, email: str) -> None:
-        page = session.get(f"{base}/account/login")
-        token = CSRF.search(page.text).group(1)
-        done = session.post(f"{base}/account/login", data={
-            "csrf_token": token, "email": email, "password": PASSWORD}, allow_redirects=False)
-        assert done.status_code in (302, 303), f"log-in failed for {email}: {done.status_code}"
-
-    threads = [threading.Thread(target=log_in, args=pair) for pair in zip(sessions, emails, strict=True)]
+    threads = [threading.Thread(target=log_in, args=pair) for pair in zip(supporters, emails, strict=True)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
 
-    start = threading.Barrier(len(sessions) + 1)
+    start = threading.Barrier(len(supporters) + 1)
     outcomes: list[str] = []
 
-    def give(session: requests.Session) -> None:
+    def give(supporter: Supporter) -> None:
         start.wait()
         try:
-            form = session.get(f"{base}/projects/{project_id}/give")
-            data = {"csrf_token": CSRF.search(form.text).group(1),
-                    "idempotency_key": IDEMPOTENCY.search(form.text).group(1),
+            _, _, form = supporter.request("GET", f"{base}/projects/{project_id}/give")
+            data = {"csrf_token": CSRF.search(form).group(1),
+                    "idempotency_key": IDEMPOTENCY.search(form).group(1),
                     "amount": GIFT, "tip": "", "provider": "sandbox",
                     "refund_to": "payment_method", "details.reward_tier_id": ""}
-            sent = session.post(f"{base}/projects/{project_id}/give", data=data, allow_redirects=False)
-            if sent.status_code == 422:
+            status, checkout_url, _ = supporter.request("POST", f"{base}/projects/{project_id}/give", data)
+            if status == 422:
                 outcomes.append("refused")
                 return
-            checkout_url = sent.headers["Location"]
-            checkout = session.get(checkout_url)
-            paid = session.post(checkout_url, data={
-                "csrf_token": CSRF.search(checkout.text).group(1), "action": "pay"}, allow_redirects=False)
-            outcomes.append("paid" if paid.status_code == 303 else f"checkout {paid.status_code}")
+            _, _, checkout = supporter.request("GET", checkout_url)
+            status, _, _ = supporter.request("POST", checkout_url, {
+                "csrf_token": CSRF.search(checkout).group(1), "action": "pay"})
+            outcomes.append("paid" if status == 303 else f"checkout {status}")
         except Exception as exc:  # noqa: BLE001 - reported in the outcomes
             outcomes.append(f"error {exc!r}")
 
-    threads = [threading.Thread(target=give, args=(s,)) for s in sessions]
+    threads = [threading.Thread(target=give, args=(s,)) for s in supporters]
     for thread in threads:
         thread.start()
     start.wait()

@@ -1,16 +1,18 @@
 """Federation benchmarks, printed as ratios from one run (PostgreSQL, deploy gunicorn config).
 
-- Inbox ingest: signed ``Create``/``Update`` POSTs accepted per second (signature and origin
-  verified before the 2xx, the listing stored by then) against a bare Flask endpoint that
+- Inbox ingest: signed ``Create`` POSTs accepted per second (signature, origin and fields
+  checked and the activity durably kept before the 2xx) against a bare Flask endpoint that
   parses the same JSON and answers 202. Requests are signed before the timed window (unique
-  ids, dates inside the window) and the rate limit is raised. Goal: at least 40 % of the floor.
+  ids, dates inside the window) and the rate limit is raised. A ``tontine worker`` runs
+  beside the server and stores the listings; the run ends when all are stored and visible.
+  Goals: at least 40 % of the floor; everything processed within 2x the time to send.
 - Fan-out: one ``Update`` to 100 and to 1,000 follower inboxes on a local sink, delivered by
   two ``tontine worker`` processes; the time for all, and how it grows (goal: linear), plus
   the number of jobs when followers share inboxes (de-duplicated).
 - Outbox paging: the first page and a page 99 % deep in a 100,000-item outbox (goal: the
   deep page costs at most 1.2x the first).
 
-``python bench/federation.py [--seconds 5] [--requests 1500]``
+``python bench/federation.py [--seconds 5] [--requests 1500] [--only ingest|fan-out|outbox]``
 """
 
 from __future__ import annotations
@@ -144,7 +146,18 @@ def send(
     }
 
 
-def inbox_ingest(count: int) -> dict[str, Any]:
+def inbox_ingest(count: int, rounds: int = 3) -> dict[str, Any]:
+    """The floor and our inbox in turns (``rounds`` of ``count`` requests each), as deployed.
+
+    Both servers stay up and the bursts alternate, so that a neighbour's load on the shared
+    machine weighs on both sides alike; the ratio is the median of the rounds'. A ``tontine
+    worker`` runs beside our server: the inbox answers 202 once an activity is verified,
+    validated and kept, and the worker stores it. After each of our bursts the clock keeps
+    running until every listing accepted so far is stored and visible (not deleted): that
+    time, against the time the burst took to send.
+    """
+    from statistics import median
+
     from tontine.db import db
     from tontine_federation.models import FollowState, Peer, RemoteListing
     from tontine_federation.signatures import public_key_pem
@@ -164,21 +177,59 @@ def inbox_ingest(count: int) -> dict[str, Any]:
             )
         )
         db.session.commit()
-    requests = signed_creates(site, key, count)
-    floor_port = free_port()
-    floor_requests = [(body, headers) for body, headers in requests]
-    with gunicorn(site.env, floor_port, app="bare_inbox:app", chdir=BENCH):
-        floor = send(floor_port, floor_requests)
-    with gunicorn(site.env, site.port):
-        ours = send(site.port, requests)
+    requests = signed_creates(site, key, count * rounds)
+    visible = sa.select(sa.func.count()).where(RemoteListing.deleted.is_(False))
+
+    def stored() -> int:
         with app.app_context():
-            stored = db.session.scalar(sa.select(sa.func.count()).select_from(RemoteListing))
-            db.session.remove()
+            try:
+                return int(db.session.scalar(visible) or 0)
+            finally:
+                db.session.remove()
+
+    floor_port = free_port()
+    worker = subprocess.Popen(
+        [str(BIN / "tontine"), "worker"],
+        env=site.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    results: list[dict[str, Any]] = []
+    accepted = 0
+    try:
+        with gunicorn(site.env, floor_port, app="bare_inbox:app", chdir=BENCH), gunicorn(
+            site.env, site.port
+        ):
+            for n in range(rounds):
+                chunk = requests[n * count : (n + 1) * count]
+                floor = send(floor_port, chunk)
+                started = time.monotonic()
+                ours = send(site.port, chunk)
+                accepted += ours["accepted"]
+                at_last_202 = stored()
+                while stored() < accepted and time.monotonic() - started < 600:
+                    time.sleep(0.02)
+                processed = time.monotonic() - started
+                results.append(
+                    {
+                        "floor": floor,
+                        "tontine": ours,
+                        "ratio": round(ours["per_second"] / floor["per_second"], 3),
+                        "stored_at_last_202": at_last_202 - (accepted - ours["accepted"]),
+                        "processed_seconds": round(processed, 2),
+                        "processed_to_send": round(processed / ours["seconds"], 2),
+                    }
+                )
+            total_stored = stored()
+    finally:
+        worker.terminate()
+        worker.wait(timeout=20)
     return {
-        "floor": floor,
-        "tontine": ours,
-        "stored_at_end_of_sending": stored,
-        "ratio": round(ours["per_second"] / floor["per_second"], 3) if floor["per_second"] else 0,
+        "rounds": results,
+        "accepted": accepted,
+        "stored": total_stored,
+        "ratio": median(r["ratio"] for r in results),
+        "processed_to_send": max(r["processed_to_send"] for r in results),
     }
 
 
@@ -368,38 +419,56 @@ def in_process_ms(site: Site, paths: list[str], rounds: int = 200) -> list[float
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=5)
-    parser.add_argument("--requests", type=int, default=1500)
+    parser.add_argument("--requests", type=int, default=1500, help="inbox POSTs per round")
+    parser.add_argument("--rounds", type=int, default=3, help="inbox rounds (floor, ours, …)")
+    parser.add_argument(
+        "--only", choices=("ingest", "fan-out", "outbox"), help="run one benchmark alone"
+    )
     args = parser.parse_args()
     os.environ.setdefault("TONTINE_FEDERATION_ALLOW_LOOPBACK", "1")
     print("machine:", machine())
-    ingest = inbox_ingest(args.requests)
-    spread = fan_out_runs()
-    paging = outbox_paging(args.seconds)
+    results: dict[str, Any] = {}
+    if args.only in (None, "ingest"):
+        results["inbox"] = ingest = inbox_ingest(args.requests, args.rounds)
+        print_ingest(ingest)
+    if args.only in (None, "fan-out"):
+        results["fan_out"] = spread = fan_out_runs()
+        print_fan_out(spread)
+    if args.only in (None, "outbox"):
+        results["outbox"] = paging = outbox_paging(args.seconds)
+        print_paging(paging)
+    record("federation" if args.only is None else f"federation-{args.only}", results)
+
+
+def print_ingest(ingest: dict[str, Any]) -> None:
+    rows = [("round", "bare JSON endpoint/s", "Tontine inbox/s", "failed", "ratio", "processed")]
+    for n, r in enumerate(ingest["rounds"], 1):
+        rows.append(
+            (
+                str(n),
+                str(r["floor"]["per_second"]),
+                str(r["tontine"]["per_second"]),
+                str(r["floor"]["failed"] + r["tontine"]["failed"]),
+                f"{r['ratio']:.2f}",
+                f"{r['processed_seconds']} s for {r['tontine']['seconds']} s sent "
+                f"({r['processed_to_send']}x; {r['stored_at_last_202']} stored at the last 202)",
+            )
+        )
     print(
         table(
-            "Inbox ingest (signed Create, verified and stored before the 202)",
-            [
-                ("", "accepted/s", "failed", "ratio to floor"),
-                (
-                    "bare JSON endpoint",
-                    str(ingest["floor"]["per_second"]),
-                    str(ingest["floor"]["failed"]),
-                    "1.00",
-                ),
-                (
-                    "Tontine inbox",
-                    str(ingest["tontine"]["per_second"]),
-                    str(ingest["tontine"]["failed"]),
-                    f"{ingest['ratio']:.2f} (goal ≥ 0.40)",
-                ),
-            ],
+            "Inbox ingest (signed Create verified and kept before the 202, stored by the worker)",
+            rows,
         )
     )
     print(
-        f"stored when the last 202 came back: {ingest['stored_at_end_of_sending']} "
-        f"of {ingest['tontine']['accepted']} accepted"
+        f"ratio to the floor (median of the rounds): {ingest['ratio']:.2f} (goal ≥ 0.40); "
+        f"all {ingest['stored']} of {ingest['accepted']} accepted stored and visible, "
+        f"at worst {ingest['processed_to_send']}x the time to send (goal ≤ 2x)"
     )
     print()
+
+
+def print_fan_out(spread: dict[str, Any]) -> None:
     print(
         table(
             "Fan-out of one Update",
@@ -420,6 +489,9 @@ def main() -> None:
     )
     print(f"growth 100 → 1000: {spread['growth']}x (linear: about 10x)")
     print()
+
+
+def print_paging(paging: dict[str, Any]) -> None:
     print(
         table(
             "Outbox paging (100,000 items)",
@@ -435,7 +507,6 @@ def main() -> None:
         f"{paging['in_process_ms']['deep']} / {paging['in_process_ms']['first']} ms = "
         f"{paging['in_process_ratio']} (goal ≤ 1.2)"
     )
-    record("federation", {"inbox": ingest, "fan_out": spread, "outbox": paging})
 
 
 if __name__ == "__main__":

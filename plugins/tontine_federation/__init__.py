@@ -36,15 +36,22 @@ def register_template_dirs() -> list[str]:
 
 @hookimpl
 def register_job_handlers() -> dict[str, Any]:
-    from tontine_federation.inbox import prune_received
+    from tontine_federation.inbox import APPLY, apply_received, prune_received
     from tontine_federation.outbox import DELIVER, deliver
 
-    return {DELIVER: deliver, "federation_prune_received": prune_received}
+    return {
+        DELIVER: deliver,
+        APPLY: apply_received,
+        "federation_prune_received": prune_received,
+    }
 
 
 @hookimpl
 def register_schedules() -> list[tuple[str, str, int]]:
-    return [("federation-prune-received", "federation_prune_received", 3600)]
+    return [
+        ("federation-prune-received", "federation_prune_received", 3600),
+        ("federation-apply-received", "federation_apply_received", 300),
+    ]
 
 
 @hookimpl

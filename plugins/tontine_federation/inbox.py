@@ -1,10 +1,12 @@
-"""The inbox: every rule of FEDERATION.md's security section, applied before anything is stored.
+"""The inbox: every rule of FEDERATION.md's security section, applied before the 202.
 
 Order matters, cheapest refusal first: size (413, before reading the body), blocked domain
 (403, before any key fetch), rate limit per connecting address (429), JSON shape (400),
 signature (401; a known peer's key from memory or its row, else fetched through the safe
 client), one origin (403), rate limit per sender host (429), idempotency (a replay is
-accepted and changes nothing), then the activity itself, applied in one unit of work.
+accepted and changes nothing). Then a listing's ``Create``/``Update``/``Delete`` is
+validated (400/403), kept with its id in one durable INSERT and applied by the worker
+(``apply_received``); any other activity is applied at once, in one unit of work.
 """
 
 from __future__ import annotations
@@ -23,10 +25,11 @@ from flask import current_app
 from limits import parse as parse_limit
 from limits.storage import storage_from_string
 from limits.strategies import FixedWindowRateLimiter
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, null, select, update
 from sqlalchemy.exc import IntegrityError
 
 from tontine.db import after_commit, db, unit_of_work, utcnow
+from tontine.jobs.services import enqueue
 from tontine.projects import states
 from tontine.projects.models import Project
 from tontine_federation import outbox, remote_listings, urls
@@ -62,7 +65,6 @@ from tontine_federation.signatures import (
 
 log = logging.getLogger(__name__)
 
-HANDLED = ("Follow", "Accept", "Reject", "Undo", "Create", "Update", "Delete", "Announce")
 
 
 @dataclass(frozen=True)
@@ -281,7 +283,10 @@ def receive(
     content_length: int | None,
     remote_addr: str,
 ) -> Outcome:
-    """Run one inbox POST through every rule; returns the status to answer."""
+    """Run one inbox POST through every rule; returns the status to answer.
+
+    ``headers`` are lower-cased, repeated fields joined (``SignedRequest.build``'s).
+    """
     try:
         return _receive(method, path, headers, read_body, content_length, remote_addr)
     except RateLimited as exc:
@@ -335,7 +340,7 @@ def _receive(
     if is_blocked(host_of(actor_id)):
         raise Blocked("this domain is blocked")
 
-    request = SignedRequest.build(method, urls.base() + path, headers, body)
+    request = SignedRequest(method.upper(), urls.base() + path, headers, body)
     policy = Policy(
         authority=urls.host(), window=timedelta(seconds=int(setting("signature_window_seconds")))
     )
@@ -357,6 +362,10 @@ def _receive(
         raise RemoteRefused("the activity id is on another origin", status=403)
     check_rate(f"host:{host_of(actor_id)}")
 
+    if kind in KEPT and not needs_fetch(activity, signer):
+        change = validated_change(activity, signer, sender_origin)
+        keep(activity_id, actor_id, kind, change, None if keys.from_cache else signer)
+        return Outcome(202)
     fetched = None
     if needs_fetch(activity, signer):
         if _already_received(activity_id):
@@ -366,18 +375,183 @@ def _receive(
         # Recorded first: a replay fails here (IntegrityError → "already received").
         session.execute(
             _RECORD_RECEIVED,
-            {"activity_id": activity_id, "actor_id": actor_id, "type": kind[:32]},
+            {"activity_id": activity_id, "actor_id": actor_id, "type": kind[:32], "pending": None},
         )
         if not keys.from_cache:
             _remember_key(signer)
-        if kind in HANDLED:
+        if kind in HANDLERS:
             HANDLERS[kind](activity, signer, sender_origin, fetched)
     return Outcome(202)
 
 
-#: The received id, as one plain INSERT (no ORM flush). The transaction commits durably:
-#: a 202 promises the sender that the activity is kept, whatever crashes next.
+#: The received id, as one plain INSERT (no ORM flush). It commits durably: a 202 promises
+#: the sender that the activity is kept, whatever crashes next.
 _RECORD_RECEIVED = insert(ReceivedActivity.__table__)
+
+
+# --- accepted now, applied by the worker ---------------------------------------------------------
+
+#: Listing activities, the bulk of the traffic: verified and validated before the 202, then
+#: kept (one durable INSERT) and applied by the worker in batches (accept-then-process, as
+#: Mastodon's and GoToSocial's inboxes do). Follows, answers, and what needs a fetch are
+#: applied before the 202.
+KEPT = ("Create", "Update", "Delete")
+APPLY = "federation_apply_received"
+#: How long a kept change may wait for the job that applies it, during a burst.
+APPLY_DELAY = 0.5
+#: A commit this much later than its INSERT might miss the job it counted on; a schedule
+#: (every 5 minutes) applies what such a rare straggler kept.
+APPLY_MARGIN = 0.25
+APPLY_BATCH = 200
+
+
+def validated_change(
+    activity: dict[str, Any], signer: RemoteActor, sender_origin: str
+) -> dict[str, Any] | None:
+    """What a listing activity will change, checked now (rules 2 and 7: 400/403 before the 202).
+
+    None when there is nothing of ours to store (a ``Create`` of something not a listing).
+    """
+    if activity["type"] == "Delete":
+        object_id = id_of(activity.get("object"))
+        if object_id is None:
+            raise RemoteRefused("Delete needs an object")
+        if origin(object_id) != sender_origin:
+            raise RemoteRefused("one can only delete one's own objects", status=403)
+        return {"delete": object_id}
+    page = activity.get("object")
+    if not isinstance(page, dict):
+        raise RemoteRefused("Create and Update carry the object")
+    if page.get("type") != "Page":
+        return None
+    return {"listing": remote_listings.dump(remote_listings.by_ap(page, sender_origin))}
+
+
+def keep(
+    activity_id: str,
+    actor_id: str,
+    kind: str,
+    change: dict[str, Any] | None,
+    fetched_signer: RemoteActor | None,
+) -> None:
+    """Record the activity with its change, durably, and see that a job will apply it.
+
+    Usually one statement on its own (on PostgreSQL in autocommit: one round trip where
+    ``BEGIN``, ``INSERT``, ``COMMIT`` take three, and a commit as durable). A job is enqueued
+    with it when none is due late enough in this process: at once after a quiet spell,
+    ``APPLY_DELAY`` later during a burst, so that a burst costs a few jobs a second.
+    """
+    values = {"activity_id": activity_id, "actor_id": actor_id, "type": kind, "pending": change}
+    run_at = _apply_job_needed() if change is not None else None
+    if run_at is None and fetched_signer is None and db.engine.dialect.name == "postgresql":
+        with db.engine.connect() as connection:
+            connection.execution_options(isolation_level="AUTOCOMMIT").execute(
+                _RECORD_RECEIVED, values
+            )
+        return
+    with unit_of_work() as session:
+        session.execute(_RECORD_RECEIVED, values)
+        if fetched_signer is not None:
+            _remember_key(fetched_signer)
+        if run_at is not None:
+            when = utcnow() + timedelta(seconds=max(0.0, run_at - time.time()))
+            enqueue(APPLY, run_at=when)
+            after_commit(lambda: _apply_job_enqueued(run_at))
+
+
+def _apply_state() -> dict[str, float]:
+    return current_app.extensions.setdefault(
+        "tontine_federation.apply", {"enqueued": 0.0, "until": 0.0}
+    )
+
+
+def forget_apply_jobs() -> None:
+    """Count on no enqueued apply job (tests that run jobs before they are due)."""
+    current_app.extensions.pop("tontine_federation.apply", None)
+
+
+def _apply_job_needed() -> float | None:
+    """When a new apply job should run (epoch seconds), or None when this process has one."""
+    state, now = _apply_state(), time.time()
+    if now + APPLY_MARGIN <= state["until"]:
+        return None  # a job runs late enough to see this activity
+    if now - state["enqueued"] > APPLY_DELAY:
+        return now  # quiet until now: apply at once
+    return now + APPLY_DELAY  # a burst: one job for what comes in the next moments
+
+
+def _apply_job_enqueued(run_at: float) -> None:
+    state = _apply_state()
+    state["enqueued"] = time.time()
+    state["until"] = max(state["until"], run_at)
+
+
+def apply_received(payload: dict[str, Any] | None = None) -> int:
+    """Job: apply the kept changes, oldest first, ``APPLY_BATCH`` per transaction.
+
+    Workers share the queue with ``SKIP LOCKED``. A change is applied once: it is cleared in
+    the transaction that applies it. A batch that fails is applied again one change at a
+    time; a change that fails alone is logged and dropped (it was validated before the 202,
+    so this is a bug, not the sender's fault).
+    """
+    done = 0
+    while True:
+        count = _apply_batch()
+        done += count
+        if count < APPLY_BATCH:
+            return done
+
+
+def _apply_batch() -> int:
+    table = ReceivedActivity.__table__
+    with unit_of_work() as session:
+        rows = session.execute(
+            select(table.c.id, table.c.actor_id, table.c.pending)
+            .where(table.c.pending.is_not(None))
+            .order_by(table.c.id)
+            .limit(APPLY_BATCH)
+            .with_for_update(skip_locked=True)
+        ).all()
+        if not rows:
+            return 0
+        try:
+            with session.begin_nested():
+                _apply_changes([(row.actor_id, row.pending) for row in rows])
+        except Exception:
+            log.exception("inbox: a batch of kept changes failed; applying them one by one")
+            for row in rows:
+                try:
+                    with session.begin_nested():
+                        _apply_changes([(row.actor_id, row.pending)])
+                except Exception:
+                    log.exception("inbox: kept change %s dropped", row.id)
+        session.execute(
+            update(table).where(table.c.id.in_([row.id for row in rows])).values(pending=null())
+        )
+    return len(rows)
+
+
+def _apply_changes(changes: list[tuple[str, dict[str, Any]]]) -> None:
+    """Apply changes in order: consecutive listings go together, a Delete on its own."""
+    followed: dict[str, int | None] = {}
+    listings: list[tuple[dict[str, Any], int | None]] = []
+    for actor_id, change in changes:
+        if "listing" in change:
+            if actor_id not in followed:
+                followed[actor_id] = _following(actor_id)
+            if followed[actor_id] is not None:  # we only keep listings of instances we follow
+                listings.append((remote_listings.load(change["listing"]), followed[actor_id]))
+            continue
+        remote_listings.apply_all(listings)
+        listings = []
+        object_id = change["delete"]
+        if object_id == actor_id:
+            _actor_gone(actor_id)
+        else:
+            sender_origin = origin(actor_id)
+            assert sender_origin is not None
+            remote_listings.delete(object_id, sender_origin)
+    remote_listings.apply_all(listings)
 
 
 def _remember_key(signer: RemoteActor) -> None:
@@ -432,7 +606,7 @@ def prefetch(activity: dict[str, Any], signer: RemoteActor) -> dict[str, Any] | 
 
 
 def prune_received(payload: dict[str, Any] | None = None) -> int:
-    """Job: forget activity ids older than ``received_ids_days``.
+    """Job: forget activity ids older than ``received_ids_days`` (once applied).
 
     A replay of something that old carries a signature far outside the window and is
     refused before the id is looked at; the origin stops retrying after about three days.
@@ -440,7 +614,9 @@ def prune_received(payload: dict[str, Any] | None = None) -> int:
     cutoff = utcnow() - timedelta(days=float(setting("received_ids_days")))
     with unit_of_work() as session:
         result = session.execute(
-            ReceivedActivity.__table__.delete().where(ReceivedActivity.received_at < cutoff)
+            ReceivedActivity.__table__.delete().where(
+                ReceivedActivity.received_at < cutoff, ReceivedActivity.pending.is_(None)
+            )
         )
     return int(result.rowcount or 0)
 
@@ -570,53 +746,31 @@ def _followed_peer(signer: RemoteActor) -> int | None:
     known = _key_cache().get(signer.key_id)
     if known is not None and known.following and known.expires >= time.monotonic():
         return known.peer_id
-    peer = db.session.scalars(select(Peer).where(Peer.actor_id == signer.id)).first()
+    return _following(signer.id)
+
+
+def _following(actor_id: str) -> int | None:
+    """The id of the actor's peer row when we follow it, read from the database."""
+    peer = db.session.scalars(select(Peer).where(Peer.actor_id == actor_id)).first()
     return peer.id if peer is not None and peer.following == FollowState.ACCEPTED else None
 
 
-def on_create_or_update(
+def on_actor_update(
     activity: dict[str, Any],
     signer: RemoteActor,
     sender_origin: str,
     fetched: dict[str, Any] | None = None,
 ) -> None:
+    """An ``Update`` of the sender's actor: refresh its row from the copy fetched at its origin."""
     if fetched is not None and isinstance(fetched.get("actor"), RemoteActor):
         known = db.session.scalars(select(Peer).where(Peer.actor_id == signer.id)).first()
         if known is not None:
-            _peer(fetched["actor"])  # the sender's actor, as fetched from its origin
-        return
-    page = activity.get("object")
-    if not isinstance(page, dict):
-        raise RemoteRefused("Create and Update carry the object")
-    if page.get("type") != "Page":
-        return  # not a listing: nothing of ours to store
-    fields = remote_listings.by_ap(page, sender_origin)
-    peer_id = _followed_peer(signer)
-    if peer_id is None:
-        return  # we only keep listings of instances we follow
-    remote_listings.apply(fields, peer_id)
+            _peer(fetched["actor"])
 
 
-def on_delete(
-    activity: dict[str, Any],
-    signer: RemoteActor,
-    sender_origin: str,
-    fetched: dict[str, Any] | None = None,
-) -> None:
-    object_id = id_of(activity.get("object"))
-    if object_id is None:
-        raise RemoteRefused("Delete needs an object")
-    if origin(object_id) != sender_origin:
-        raise RemoteRefused("one can only delete one's own objects", status=403)
-    if object_id == signer.id:
-        _actor_gone(signer)
-        return
-    remote_listings.delete(object_id, sender_origin)
-
-
-def _actor_gone(signer: RemoteActor) -> None:
+def _actor_gone(actor_id: str) -> None:
     """The sender deleted itself: no more following either way, its listings hidden."""
-    peer = db.session.scalars(select(Peer).where(Peer.actor_id == signer.id)).first()
+    peer = db.session.scalars(select(Peer).where(Peer.actor_id == actor_id)).first()
     if peer is None:
         return
     peer.following = peer.followed = FollowState.NONE
@@ -646,8 +800,6 @@ HANDLERS = {
     "Accept": on_accept,
     "Reject": on_reject,
     "Undo": on_undo,
-    "Create": on_create_or_update,
-    "Update": on_create_or_update,
-    "Delete": on_delete,
+    "Update": on_actor_update,  # a listing's Update is kept and applied by the worker
     "Announce": on_announce,
 }

@@ -9,11 +9,18 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 
 from tontine.errors import problem
-from tontine.extensions import csrf
+from tontine.extensions import csrf, limiter
 from tontine_federation.inbox import receive
 from tontine_federation.signatures import SignedRequest
 
 bp = Blueprint("federation_inbox", __name__)
+
+
+@limiter.request_filter
+def _inbox_limits_itself() -> bool:
+    """The inbox applies its own per-address and per-host limits (rule 5) before parsing;
+    Flask-Limiter has no limit for it, and looking for one costs a share of each POST."""
+    return request.endpoint == "federation_inbox.inbox"
 
 
 @bp.post("/inbox")

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -112,15 +113,29 @@ class RemoteListing(Base):
 
 
 class ReceivedActivity(Base):
-    """An activity id we applied: a replay finds it here and changes nothing."""
+    """An activity we accepted: a replay finds its id here and changes nothing.
+
+    A listing's ``Create``/``Update``/``Delete`` is verified and validated before the 202,
+    then kept here as ``pending`` (the change to store, committed durably with the id) until
+    the worker applies it; ``pending`` is NULL once applied, and for activities applied at once.
+    """
 
     __tablename__ = "federation_received_activities"
+    __table_args__ = (
+        Index(
+            "ix_federation_received_activities_pending",
+            "id",
+            postgresql_where=text("pending IS NOT NULL"),
+            sqlite_where=text("pending IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     activity_id: Mapped[str] = mapped_column(String(URL), unique=True)
     actor_id: Mapped[str] = mapped_column(String(URL))
     type: Mapped[str] = mapped_column(String(32))
     received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    pending: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
 
 
 class BlockedDomain(Base):

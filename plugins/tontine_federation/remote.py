@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -31,6 +32,12 @@ def origin(url: Any) -> str | None:
     """``scheme://host:port`` with the host lower-cased and the port explicit; None if not a URL."""
     if not isinstance(url, str) or len(url) > MAX_URL:
         return None
+    return _origin(url)
+
+
+@lru_cache(maxsize=4096)
+def _origin(url: str) -> str | None:
+    """``origin`` of a string (an inbox asks for the same actors' and peers' origins often)."""
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -106,16 +113,16 @@ MAX_DEPTH = 16
 
 
 def check_depth(document: Any, limit: int = MAX_DEPTH) -> None:
-    """Refuse JSON nested deeper than ``limit`` (without recursion)."""
+    """Refuse JSON nested deeper than ``limit`` (without recursion; only containers are visited)."""
+    if not isinstance(document, dict | list):
+        return
     stack: list[tuple[Any, int]] = [(document, 1)]
     while stack:
         node, depth = stack.pop()
-        if depth > limit:
+        children = node.values() if isinstance(node, dict) else node
+        if depth >= limit and children:  # its children would be deeper than the limit
             raise RemoteRefused("the JSON is nested too deeply")
-        if isinstance(node, dict):
-            stack.extend((child, depth + 1) for child in node.values())
-        elif isinstance(node, list):
-            stack.extend((child, depth + 1) for child in node)
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
 
 
 @dataclass(frozen=True)

@@ -175,17 +175,46 @@ def _upsert(dialect: str) -> Any:
 
 
 def apply(fields: dict[str, Any], peer_id: int | None) -> None:
-    """Store a listing unless what we have is newer, deleted, or its Delete came first.
+    """Store a listing unless what we have is newer, deleted, or its Delete came first."""
+    apply_all([(fields, peer_id)])
 
-    One statement (an upsert), so that an inbox activity costs as few round trips as
-    possible: inserted when new and not tombstoned; else updated only when not deleted and
+
+def apply_all(listings: list[tuple[dict[str, Any], int | None]]) -> None:
+    """Store listings in order, each unless what we have is newer, deleted, or tombstoned.
+
+    One statement (an upsert) per listing, sent together (one round trip for a batch on
+    PostgreSQL): inserted when new and not tombstoned; else updated only when not deleted and
     not older than what is stored (an older ``Update`` arriving late is ignored, rule 6).
     """
-    assert set(fields) == set(_FIELDS)
-    statement = _upsert(db.session.get_bind().dialect.name)
-    db.session.execute(
-        statement, {**fields, "peer_id": peer_id, "deleted": False, "received_at": utcnow()}
-    )
+    if not listings:
+        return
+    now = utcnow()
+    rows = []
+    for fields, peer_id in listings:
+        assert set(fields) == set(_FIELDS)
+        rows.append({**fields, "peer_id": peer_id, "deleted": False, "received_at": now})
+    session = db.session
+    session.flush()  # a Delete just applied through the ORM goes first
+    session.execute(_upsert(session.get_bind().dialect.name), rows if len(rows) > 1 else rows[0])
+
+
+_TIMES = ("end_time", "published", "updated")
+
+
+def dump(fields: dict[str, Any]) -> dict[str, Any]:
+    """Validated fields as JSON, to be kept until the worker applies them."""
+    return {
+        name: value.isoformat() if name in _TIMES and value is not None else value
+        for name, value in fields.items()
+    }
+
+
+def load(kept: dict[str, Any]) -> dict[str, Any]:
+    """The fields ``dump`` kept (already validated: only the times need reading back)."""
+    return {
+        name: datetime.fromisoformat(value) if name in _TIMES and value is not None else value
+        for name, value in kept.items()
+    }
 
 
 def delete(ap_id: str, sender_origin: str) -> bool:

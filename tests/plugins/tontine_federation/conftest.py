@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -111,6 +111,29 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(202)
         self.send_header("Content-Length", "0")
         self.end_headers()
+
+
+@pytest.fixture
+def worker() -> Callable[[], int]:
+    """``worker()``: run the jobs due a moment from now, as the job worker would.
+
+    The inbox answers 202 to a listing's ``Create``/``Update``/``Delete`` once it is
+    verified and kept; the worker stores it (during a burst its job waits ``APPLY_DELAY``).
+    """
+    from datetime import timedelta
+
+    from tontine.db import utcnow
+    from tontine.jobs.services import run_pending
+    from tontine_federation.inbox import APPLY_DELAY, forget_apply_jobs
+
+    def run() -> int:
+        done = run_pending(now=utcnow() + timedelta(seconds=2 * APPLY_DELAY))
+        # The jobs ran ahead of their time: what this process counted on them to cover, they
+        # no longer will (a real worker never runs a job before it is due).
+        forget_apply_jobs()
+        return done
+
+    return run
 
 
 @pytest.fixture

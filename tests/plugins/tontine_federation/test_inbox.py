@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from tontine.db import db, unit_of_work
+from tontine.db import db, unit_of_work, utcnow
 from tontine.jobs.models import Job
 from tontine_federation.models import (
     BlockedDomain,
@@ -177,9 +177,11 @@ def test_accept_of_our_follow(site, web, peer) -> None:  # type: ignore[no-untyp
     assert db.session.scalars(select(Peer)).one().following == FollowState.ACCEPTED
 
 
-def test_create_update_delete_of_a_listing(site, web, peer) -> None:  # type: ignore[no-untyped-def]
+def test_create_update_delete_of_a_listing(site, web, peer, worker) -> None:  # type: ignore[no-untyped-def]
     followed(peer)
     assert send(web, peer, activity(peer, "Create", page(peer))).status_code == 202
+    assert counts()["received"] == 1  # kept before the 202, stored by the worker
+    worker()
     listing = db.session.scalars(select(RemoteListing)).one()
     assert listing.name == "Listing 1" and listing.raised_amount == 25050
     assert listing.origin == peer.stub.base.replace("127.0.0.1", "127.0.0.1")
@@ -192,12 +194,66 @@ def test_create_update_delete_of_a_listing(site, web, peer) -> None:  # type: ig
     assert send(web, peer, activity(peer, "Update", newer, 2)).status_code == 202
     older = page(peer, updated="2030-01-01T12:00:00Z", name="Stale")
     assert send(web, peer, activity(peer, "Update", older, 3)).status_code == 202
+    worker()
     db.session.expire_all()
     listing = db.session.scalars(select(RemoteListing)).one()
     assert listing.name == "Renamed" and listing.raised_amount == 90000  # the late one was ignored
     assert send(web, peer, activity(peer, "Delete", page(peer)["id"])).status_code == 202
+    worker()
     db.session.expire_all()
     assert db.session.scalars(select(RemoteListing)).one().deleted
+
+
+def test_a_listing_is_kept_before_the_202_and_applied_once(site, web, peer, worker) -> None:  # type: ignore[no-untyped-def]
+    followed(peer)
+    body, headers = peer.signed(INBOX, activity(peer, "Create", page(peer)))
+    assert post(web, body, headers).status_code == 202
+    kept = db.session.scalars(select(ReceivedActivity)).one()
+    assert kept.pending is not None and counts()["listings"] == 0
+    assert post(web, body, headers).status_code == 202  # a replay before the worker ran
+    assert worker() >= 1
+    listing = db.session.scalars(select(RemoteListing)).one()
+    assert listing.name == "Listing 1"
+    db.session.expire_all()
+    assert db.session.scalars(select(ReceivedActivity)).one().pending is None
+    with unit_of_work():
+        listing.name = "Edited here"
+    assert post(web, body, headers).status_code == 202  # a replay after it ran
+    worker()
+    db.session.expire_all()
+    assert db.session.scalars(select(RemoteListing)).one().name == "Edited here"
+    assert counts()["received"] == 1
+
+
+def test_a_burst_of_listings_takes_a_few_jobs(site, web, peer, worker) -> None:  # type: ignore[no-untyped-def]
+    from tontine_federation.inbox import APPLY
+
+    followed(peer)
+    for n in range(1, 21):
+        assert send(web, peer, activity(peer, "Create", page(peer, n), n)).status_code == 202
+    jobs = db.session.scalars(select(Job).where(Job.kind == APPLY)).all()
+    assert 1 <= len(jobs) <= 4 and jobs[0].run_at <= utcnow()  # the first at once
+    worker()
+    assert counts()["listings"] == 20
+
+
+def test_a_kept_change_that_cannot_be_applied_does_not_hold_up_the_others(site, web, peer, worker) -> None:  # type: ignore[no-untyped-def]
+    followed(peer)
+    assert send(web, peer, activity(peer, "Create", page(peer, 1), 1)).status_code == 202
+    with unit_of_work() as session:  # a change this version cannot apply (a bug, or an old row)
+        session.add(
+            ReceivedActivity(
+                activity_id=f"{peer.id}/activities/odd",
+                actor_id=peer.id,
+                type="Create",
+                pending={"listing": {"name": "no other field"}},
+            )
+        )
+    assert send(web, peer, activity(peer, "Create", page(peer, 2), 2)).status_code == 202
+    worker()
+    assert sorted(db.session.scalars(select(RemoteListing.name))) == ["Listing 1", "Listing 2"]
+    pending = select(func.count()).where(ReceivedActivity.pending.is_not(None))
+    assert db.session.scalar(pending) == 0
 
 
 def test_rfc9421_signed_requests_are_accepted(site, web, peer) -> None:  # type: ignore[no-untyped-def]
@@ -209,12 +265,13 @@ def test_actor_inbox_works_like_the_shared_one(site, web, peer) -> None:  # type
     assert send(web, peer, follow(peer), path="/actor/inbox").status_code == 202
 
 
-def test_listings_from_instances_we_do_not_follow_are_not_kept(site, web, peer) -> None:  # type: ignore[no-untyped-def]
+def test_listings_from_instances_we_do_not_follow_are_not_kept(site, web, peer, worker) -> None:  # type: ignore[no-untyped-def]
     assert send(web, peer, activity(peer, "Create", page(peer))).status_code == 202
+    assert worker() >= 1
     assert counts()["listings"] == 0
 
 
-def test_remote_html_is_sanitized(site, web, peer) -> None:  # type: ignore[no-untyped-def]
+def test_remote_html_is_sanitized(site, web, peer, worker) -> None:  # type: ignore[no-untyped-def]
     followed(peer)
     hostile = page(
         peer,
@@ -225,6 +282,7 @@ def test_remote_html_is_sanitized(site, web, peer) -> None:  # type: ignore[no-u
         summary="<script>x</script>ok",
     )
     assert send(web, peer, activity(peer, "Create", hostile)).status_code == 202
+    worker()
     listing = db.session.scalars(select(RemoteListing)).one()
     for bad in ("script", "iframe", "onclick", "javascript:", "data:", "svg", "style", "<img"):
         assert bad not in listing.content
@@ -347,21 +405,24 @@ def test_attributed_to_another_origin(site, web, peer) -> None:  # type: ignore[
     )
 
 
-def test_update_of_someone_elses_listing(site, web, peer, make_remote) -> None:  # type: ignore[no-untyped-def]
+def test_update_of_someone_elses_listing(site, web, peer, make_remote, worker) -> None:  # type: ignore[no-untyped-def]
     followed(peer)
     owner = make_remote().add_actor("owner")
     followed(owner)
     assert send(web, owner, activity(owner, "Create", page(owner))).status_code == 202
     hijack = page(owner, updated="2031-01-01T00:00:00Z", name="Hijacked")
     refused(web, *peer.signed(INBOX, activity(peer, "Update", hijack)), 403)
+    worker()
     assert db.session.scalars(select(RemoteListing)).one().name == "Listing 1"
 
 
-def test_delete_of_someone_elses_listing(site, web, peer, make_remote) -> None:  # type: ignore[no-untyped-def]
+def test_delete_of_someone_elses_listing(site, web, peer, make_remote, worker) -> None:  # type: ignore[no-untyped-def]
     owner = make_remote().add_actor("owner")
     followed(owner)
     send(web, owner, activity(owner, "Create", page(owner)))
     refused(web, *peer.signed(INBOX, activity(peer, "Delete", page(owner)["id"])), 403)
+    worker()
+    assert not db.session.scalars(select(RemoteListing)).one().deleted
 
 
 def test_undo_of_someone_elses_follow(site, web, peer, remote) -> None:  # type: ignore[no-untyped-def]
@@ -427,6 +488,22 @@ def test_deep_json(site, web, peer) -> None:  # type: ignore[no-untyped-def]
     for _ in range(40):
         deep = {"a": deep}
     refused(web, *peer.signed(INBOX, dict(follow(peer), extra=deep)), 400)
+
+
+def test_json_depth_limit_is_exact() -> None:
+    from tontine_federation.remote import MAX_DEPTH, RemoteRefused, check_depth
+
+    def nested(levels: int, leaf: Any) -> Any:
+        document = leaf
+        for n in range(levels):
+            document = {"a": document} if n % 2 else [document]
+        return document
+
+    check_depth(nested(MAX_DEPTH - 1, "x"))  # a value at depth MAX_DEPTH
+    check_depth(nested(MAX_DEPTH - 1, {}))  # an empty object at depth MAX_DEPTH
+    for too_deep in (nested(MAX_DEPTH, "x"), nested(MAX_DEPTH - 1, {"b": 1}), nested(MAX_DEPTH, [])):
+        with pytest.raises(RemoteRefused):
+            check_depth(too_deep)
 
 
 def test_very_deep_json(site, web, peer) -> None:  # type: ignore[no-untyped-def]
@@ -512,10 +589,12 @@ def test_key_document_with_wrong_content_type(site, web, peer, remote) -> None: 
     refused(web, *peer.signed(INBOX, follow(peer)), 401)
 
 
-def test_a_delete_that_overtakes_its_create_wins(site, web, peer) -> None:  # type: ignore[no-untyped-def]
+def test_a_delete_that_overtakes_its_create_wins(site, web, peer, worker) -> None:  # type: ignore[no-untyped-def]
     followed(peer)
     assert send(web, peer, activity(peer, "Delete", page(peer)["id"])).status_code == 202
+    worker()
     assert send(web, peer, activity(peer, "Create", page(peer))).status_code == 202
+    worker()
     assert counts()["listings"] == 0
 
 
@@ -536,9 +615,19 @@ def test_old_received_ids_are_pruned_but_recent_ones_kept(site) -> None:  # type
                 activity_id="https://a.example/new", actor_id="https://a.example/a", type="Create"
             )
         )
+        session.add(  # old, but not applied yet (the worker was down): kept
+            ReceivedActivity(
+                activity_id="https://a.example/waiting",
+                actor_id="https://a.example/a",
+                type="Delete",
+                received_at=datetime(2000, 1, 1),
+                pending={"delete": "https://a.example/projects/1"},
+            )
+        )
     assert prune_received() == 1
-    assert [r.activity_id for r in db.session.scalars(select(ReceivedActivity))] == [
-        "https://a.example/new"
+    assert sorted(r.activity_id for r in db.session.scalars(select(ReceivedActivity))) == [
+        "https://a.example/new",
+        "https://a.example/waiting",
     ]
 
 
@@ -613,19 +702,22 @@ def test_update_of_the_actor_refreshes_it_from_its_origin(site, web, peer, remot
     assert db.session.scalars(select(Peer)).one().name == "Renamed site"
 
 
-def test_follow_state_is_read_again_after_it_changes(site, web, peer) -> None:  # type: ignore[no-untyped-def]
+def test_follow_state_is_read_again_after_it_changes(site, web, peer, worker) -> None:  # type: ignore[no-untyped-def]
     from tontine_federation import peers
 
     assert send(web, peer, follow(peer)).status_code == 202  # the peer (and its key) is known
     assert send(web, peer, activity(peer, "Create", page(peer, 1))).status_code == 202
+    worker()
     assert counts()["listings"] == 0  # we do not follow it (yet): nothing kept
     with unit_of_work() as session:  # its Accept of our Follow, as another process would store it
         known = session.scalars(select(Peer)).one()
         known.following, known.our_follow_id = FollowState.ACCEPTED, f"{ACTOR}#follows/1"
     assert send(web, peer, activity(peer, "Create", page(peer, 2), 2)).status_code == 202
-    assert counts()["listings"] == 1  # "not following" is never taken from memory
+    worker()
+    assert counts()["listings"] == 1  # the worker reads whom we follow from the database
     peers.unfollow(peer.id)
     assert send(web, peer, activity(peer, "Create", page(peer, 3), 3)).status_code == 202
+    worker()
     assert counts()["listings"] == 1
 
 
@@ -673,11 +765,12 @@ def test_a_stranger_claiming_a_peers_key_does_not_use_up_its_allowance(site, web
     assert send(web, peer, follow(peer, 7)).status_code == 202  # the real peer, its own address
 
 
-def test_an_actor_deleting_itself_is_unfollowed_and_its_listings_hidden(site, web, peer) -> None:  # type: ignore[no-untyped-def]
+def test_an_actor_deleting_itself_is_unfollowed_and_its_listings_hidden(site, web, peer, worker) -> None:  # type: ignore[no-untyped-def]
     followed(peer)
     send(web, peer, follow(peer))
     assert send(web, peer, activity(peer, "Create", page(peer))).status_code == 202
     assert send(web, peer, activity(peer, "Delete", peer.id)).status_code == 202
+    worker()
     db.session.expire_all()
     gone = db.session.scalars(select(Peer)).one()
     assert gone.following == FollowState.NONE and gone.followed == FollowState.NONE

@@ -42,7 +42,7 @@ def test_replay_on_postgres(site, web, peer) -> None:  # type: ignore[no-untyped
     assert counts() == before
 
 
-def test_listing_lifecycle_on_postgres(site, web, peer) -> None:  # type: ignore[no-untyped-def]
+def test_listing_lifecycle_on_postgres(site, web, peer, worker) -> None:  # type: ignore[no-untyped-def]
     from tontine_federation.models import RemoteListing
 
     followed(peer)
@@ -50,6 +50,7 @@ def test_listing_lifecycle_on_postgres(site, web, peer) -> None:  # type: ignore
     late = page(peer, updated="2029-12-31T00:00:00Z", name="Stale")
     assert send(web, peer, activity(peer, "Update", late, 2)).status_code == 202
     assert send(web, peer, activity(peer, "Delete", page(peer)["id"])).status_code == 202
+    worker()
     db.session.expire_all()
     listing = db.session.scalars(select(RemoteListing)).one()
     assert listing.name == "Listing 1" and listing.deleted
@@ -76,16 +77,77 @@ def test_largest_allowed_amount_fits_on_postgres(site, web, peer) -> None:  # ty
     assert send(web, peer, activity(peer, "Create", too_big, 2)).status_code == 400
 
 
-def test_the_inbox_commits_durably(site, web, peer) -> None:  # type: ignore[no-untyped-def]
+def test_the_inbox_commits_durably(site, web, peer, worker) -> None:  # type: ignore[no-untyped-def]
     from sqlalchemy import text
 
-    from tontine_federation.models import RemoteListing
+    from tontine_federation.models import ReceivedActivity, RemoteListing
 
     followed(peer)
-    assert send(web, peer, activity(peer, "Create", page(peer))).status_code == 202
+    for n in (1, 2):  # the first after a quiet spell (with its job), the second alone
+        assert send(web, peer, activity(peer, "Create", page(peer, n), n)).status_code == 202
+    # a 202 is a promise: the kept activities are committed, seen from another connection
+    with db.engine.connect() as other:
+        kept = other.execute(
+            select(ReceivedActivity.activity_id).where(ReceivedActivity.pending.is_not(None))
+        ).scalars()
+        assert sorted(kept) == [f"{peer.id}/activities/create-1", f"{peer.id}/activities/create-2"]
+        assert other.execute(text("SHOW synchronous_commit")).scalar() == "on"
+    worker()
     db.session.expire_all()
-    assert db.session.scalars(select(RemoteListing.name)).all() == ["Listing 1"]
-    # a 202 is a promise: the inbox never trades durability for speed
+    assert sorted(db.session.scalars(select(RemoteListing.name))) == ["Listing 1", "Listing 2"]
+    # the inbox never trades durability for speed
     for _ in range(3):
         assert db.session.execute(text("SHOW synchronous_commit")).scalar() == "on"
         db.session.rollback()
+
+
+def test_the_inbox_autocommit_ends_with_its_statement(site, web, peer) -> None:  # type: ignore[no-untyped-def]
+    """A kept activity goes as one statement in autocommit; the next transaction is whole."""
+    from tontine.db import unit_of_work
+    from tontine_federation.models import BlockedDomain
+
+    followed(peer)
+    for n in range(1, 4):
+        assert send(web, peer, activity(peer, "Create", page(peer, n), n)).status_code == 202
+    with pytest.raises(RuntimeError), unit_of_work() as session:
+        session.add(BlockedDomain(domain="half.example"))
+        session.flush()
+        raise RuntimeError("a failure after the first write")
+    assert db.session.scalars(select(BlockedDomain)).all() == []
+
+
+def test_workers_side_by_side_apply_every_change_once(site, web, peer, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Two workers drain the kept changes together (SKIP LOCKED): each change once."""
+    import threading
+
+    from sqlalchemy import func, update
+
+    from tontine_federation import inbox
+    from tontine_federation.inbox import apply_received
+    from tontine_federation.models import ReceivedActivity, RemoteListing
+
+    monkeypatch.setattr(inbox, "APPLY_BATCH", 4)
+    followed(peer)
+    for n in range(1, 31):
+        assert send(web, peer, activity(peer, "Create", page(peer, n), n)).status_code == 202
+    applied: list[int] = []
+
+    def drain() -> None:
+        with site.app_context():
+            applied.append(apply_received())
+            db.session.remove()
+
+    threads = [threading.Thread(target=drain) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(applied) == 30
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(RemoteListing)) == 30
+    pending = select(func.count()).where(ReceivedActivity.pending.is_not(None))
+    assert db.session.scalar(pending) == 0
+    db.session.execute(update(RemoteListing).values(name="Edited here"))
+    db.session.commit()
+    assert apply_received() == 0  # nothing is applied twice
+    assert set(db.session.scalars(select(RemoteListing.name))) == {"Edited here"}

@@ -42,6 +42,23 @@ def test_replay_on_postgres(site, web, peer) -> None:  # type: ignore[no-untyped
     assert counts() == before
 
 
+def test_replayed_listing_on_postgres(site, web, peer, worker) -> None:  # type: ignore[no-untyped-def]
+    """A kept activity's replay (its one autocommit INSERT) changes nothing, before or after
+    the worker applied it."""
+    followed(peer)
+    body, headers = peer.signed(INBOX, activity(peer, "Create", page(peer)))
+    assert post(web, body, headers).status_code == 202
+    before = counts()
+    assert post(web, body, headers).status_code == 202
+    assert counts() == before
+    worker()
+    applied = counts()
+    assert applied["listings"] == 1
+    assert post(web, body, headers).status_code == 202
+    worker()
+    assert counts() == applied
+
+
 def test_listing_lifecycle_on_postgres(site, web, peer, worker) -> None:  # type: ignore[no-untyped-def]
     from tontine_federation.models import RemoteListing
 

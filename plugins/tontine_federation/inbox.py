@@ -399,8 +399,9 @@ _RECORD_RECEIVED = insert(ReceivedActivity.__table__)
 #: applied before the 202.
 KEPT = ("Create", "Update", "Delete")
 APPLY = "federation_apply_received"
-#: How long a kept change may wait for the job that applies it, during a burst.
-APPLY_DELAY = 0.5
+#: How long a kept change may wait for the job that applies it, during a burst (each process
+#: then enqueues about one job a second: enqueueing costs more than keeping an activity).
+APPLY_DELAY = 1.0
 #: A commit this much later than its INSERT might miss the job it counted on; a schedule
 #: (every 5 minutes) applies what such a rare straggler kept.
 APPLY_MARGIN = 0.25

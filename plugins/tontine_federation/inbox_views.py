@@ -50,9 +50,12 @@ class InboxHandler:
         else:
             with self.app.app_context():
                 response = self.answer(request)
+        if response is None:  # accepted: the one answer that needs no body
+            start_response("202 Accepted", ACCEPTED_HEADERS)
+            return [b""]
         return response(environ, start_response)
 
-    def answer(self, request: Request) -> Response:
+    def answer(self, request: Request) -> Response | None:
         if request.method != "POST":
             response = problem(405, "Method Not Allowed")
             response.headers["Allow"] = "POST"
@@ -64,11 +67,16 @@ class InboxHandler:
                     raise
                 log.exception("inbox: unexpected error")
                 response = problem(500, "Internal Server Error")
-        response.headers["X-Content-Type-Options"] = "nosniff"
+        if response is not None:
+            response.headers["X-Content-Type-Options"] = "nosniff"
         return response
 
 
-def inbox(request: Request) -> Response:
+ACCEPTED_HEADERS = [("Content-Length", "0"), ("X-Content-Type-Options", "nosniff")]
+
+
+def inbox(request: Request) -> Response | None:
+    """The answer to one POST; None for 202 Accepted."""
     headers = SignedRequest.build("POST", "", request.headers).headers
     outcome = receive(
         request.method,
@@ -78,6 +86,8 @@ def inbox(request: Request) -> Response:
         request.content_length,
         request.remote_addr or "",
     )
+    if outcome.status == 202:
+        return None
     if outcome.status < 300:
         return Response(status=outcome.status)
     response = problem(outcome.status, outcome.message)

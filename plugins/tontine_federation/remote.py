@@ -54,8 +54,10 @@ def _origin(url: str) -> str | None:
     return f"{scheme}://{host}:{port}"
 
 
+@lru_cache(maxsize=4096)
 def host_of(url: str) -> str:
-    """The host name of a URL (no port), lower-cased; empty when there is none."""
+    """The host name of a URL (no port), lower-cased; empty when there is none (remembered:
+    the inbox asks it of the same actors and keys on every POST)."""
     try:
         return (urlsplit(url).hostname or "").lower().rstrip(".")
     except ValueError:

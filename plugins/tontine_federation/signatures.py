@@ -19,6 +19,8 @@ import hashlib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
+from types import MappingProxyType
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -277,8 +279,13 @@ def verify(request: SignedRequest, key_lookup: KeyLookup, policy: Policy) -> Ver
 _CAVAGE_PARAM = re.compile(r'\s*([A-Za-z]+)\s*=\s*(?:"([^"]*)"|(\d+))\s*(?:,|$)')
 
 
-def parse_cavage(value: str) -> dict[str, str]:
-    """``keyId="…",algorithm="…",headers="…",signature="…"`` → dict; 400 when malformed."""
+@lru_cache(maxsize=64)
+def parse_cavage(value: str) -> Mapping[str, str]:
+    """``keyId="…",algorithm="…",headers="…",signature="…"`` → mapping; 400 when malformed.
+
+    Remembered for the few latest headers: the inbox reads the keyId (for the block list)
+    before it verifies the same header.
+    """
     params: dict[str, str] = {}
     position = 0
     value = value.strip()
@@ -294,7 +301,7 @@ def parse_cavage(value: str) -> dict[str, str]:
     for required in ("keyId", "signature"):
         if not params.get(required):
             raise MalformedSignature(f"Signature header without {required}")
-    return params
+    return MappingProxyType(params)
 
 
 def cavage_signing_string(

@@ -197,8 +197,9 @@ def inbox_ingest(count: int, rounds: int = 3) -> dict[str, Any]:
     results: list[dict[str, Any]] = []
     accepted = 0
     try:
-        with gunicorn(site.env, floor_port, app="bare_inbox:app", chdir=BENCH), gunicorn(
-            site.env, site.port
+        with (
+            gunicorn(site.env, floor_port, app="bare_inbox:app", chdir=BENCH),
+            gunicorn(site.env, site.port),
         ):
             for n in range(rounds):
                 chunk = requests[n * count : (n + 1) * count]
@@ -450,8 +451,10 @@ def print_ingest(ingest: dict[str, Any]) -> None:
                 str(r["tontine"]["per_second"]),
                 str(r["floor"]["failed"] + r["tontine"]["failed"]),
                 f"{r['ratio']:.2f}",
-                f"{r['processed_seconds']} s for {r['tontine']['seconds']} s sent "
-                f"({r['processed_to_send']}x; {r['stored_at_last_202']} stored at the last 202)",
+                (
+                    f"{r['processed_seconds']} s for {r['tontine']['seconds']} s sent "
+                    f"({r['processed_to_send']}x; {r['stored_at_last_202']} stored at the last 202)"
+                ),
             )
         )
     print(

@@ -68,7 +68,6 @@ from tontine_federation.signatures import (
 log = logging.getLogger(__name__)
 
 
-
 @dataclass(frozen=True)
 class Outcome:
     status: int

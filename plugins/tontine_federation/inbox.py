@@ -569,10 +569,15 @@ def _apply_batch() -> int:
 
 
 def _apply_changes(changes: list[tuple[str, dict[str, Any]]]) -> None:
-    """Apply changes in order: consecutive listings go together, a Delete on its own."""
+    """Apply changes in order: consecutive listings go together, a Delete on its own.
+
+    Changes from a domain blocked since they were accepted are dropped.
+    """
     followed: dict[str, int | None] = {}
     listings: list[tuple[dict[str, Any], int | None]] = []
     for actor_id, change in changes:
+        if is_blocked(host_of(actor_id)):
+            continue
         if "listing" in change:
             if actor_id not in followed:
                 followed[actor_id] = _following(actor_id)

@@ -256,6 +256,16 @@ def test_a_kept_change_that_cannot_be_applied_does_not_hold_up_the_others(site, 
     assert db.session.scalar(pending) == 0
 
 
+def test_listings_kept_before_their_domain_was_blocked_are_not_stored(site, web, peer, worker) -> None:  # type: ignore[no-untyped-def]
+    from tontine_federation import peers
+
+    followed(peer)
+    assert send(web, peer, activity(peer, "Create", page(peer))).status_code == 202
+    peers.block("127.0.0.1")
+    worker()
+    assert counts()["listings"] == 0
+
+
 def test_rfc9421_signed_requests_are_accepted(site, web, peer) -> None:  # type: ignore[no-untyped-def]
     assert send(web, peer, follow(peer), scheme="rfc9421").status_code == 202
     assert counts()["peers"] == 1

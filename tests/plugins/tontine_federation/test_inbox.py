@@ -511,7 +511,11 @@ def test_json_depth_limit_is_exact() -> None:
 
     check_depth(nested(MAX_DEPTH - 1, "x"))  # a value at depth MAX_DEPTH
     check_depth(nested(MAX_DEPTH - 1, {}))  # an empty object at depth MAX_DEPTH
-    for too_deep in (nested(MAX_DEPTH, "x"), nested(MAX_DEPTH - 1, {"b": 1}), nested(MAX_DEPTH, [])):
+    for too_deep in (
+        nested(MAX_DEPTH, "x"),
+        nested(MAX_DEPTH - 1, {"b": 1}),
+        nested(MAX_DEPTH, []),
+    ):
         with pytest.raises(RemoteRefused):
             check_depth(too_deep)
 

@@ -237,7 +237,9 @@ def test_a_burst_of_listings_takes_a_few_jobs(site, web, peer, worker) -> None: 
     assert counts()["listings"] == 20
 
 
-def test_a_kept_change_that_cannot_be_applied_does_not_hold_up_the_others(site, web, peer, worker) -> None:  # type: ignore[no-untyped-def]
+def test_a_kept_change_that_cannot_be_applied_does_not_hold_up_the_others(
+    site, web, peer, worker
+) -> None:  # type: ignore[no-untyped-def]
     followed(peer)
     assert send(web, peer, activity(peer, "Create", page(peer, 1), 1)).status_code == 202
     with unit_of_work() as session:  # a change this version cannot apply (a bug, or an old row)
@@ -256,7 +258,9 @@ def test_a_kept_change_that_cannot_be_applied_does_not_hold_up_the_others(site, 
     assert db.session.scalar(pending) == 0
 
 
-def test_listings_kept_before_their_domain_was_blocked_are_not_stored(site, web, peer, worker) -> None:  # type: ignore[no-untyped-def]
+def test_listings_kept_before_their_domain_was_blocked_are_not_stored(
+    site, web, peer, worker
+) -> None:  # type: ignore[no-untyped-def]
     from tontine_federation import peers
 
     followed(peer)
@@ -779,7 +783,9 @@ def test_a_stranger_claiming_a_peers_key_does_not_use_up_its_allowance(site, web
     assert send(web, peer, follow(peer, 7)).status_code == 202  # the real peer, its own address
 
 
-def test_an_actor_deleting_itself_is_unfollowed_and_its_listings_hidden(site, web, peer, worker) -> None:  # type: ignore[no-untyped-def]
+def test_an_actor_deleting_itself_is_unfollowed_and_its_listings_hidden(
+    site, web, peer, worker
+) -> None:  # type: ignore[no-untyped-def]
     followed(peer)
     send(web, peer, follow(peer))
     assert send(web, peer, activity(peer, "Create", page(peer))).status_code == 202

@@ -90,7 +90,7 @@ class Site:
 
 
 def run(args: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run(args, capture_output=True, text=True, **kwargs)
+    done = subprocess.run(args, capture_output=True, text=True, check=False, **kwargs)
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
     return done
@@ -168,7 +168,8 @@ def gunicorn(
         "--bind", f"127.0.0.1:{port}", "--access-logfile", "/dev/null",
         "--chdir", str(chdir), app,
     ]
-    log = tempfile.NamedTemporaryFile(prefix="gunicorn-", suffix=".log", delete=False)
+    # Kept after the run (delete=False) so that a failed start can be read.
+    log = tempfile.NamedTemporaryFile(prefix="gunicorn-", suffix=".log", delete=False)  # noqa: SIM115
     proc = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_until_up(f"http://127.0.0.1:{port}/", proc, Path(log.name))

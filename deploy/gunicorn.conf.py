@@ -15,3 +15,15 @@ max_requests_jitter = 200
 accesslog = os.environ.get("TONTINE_ACCESS_LOG", "-")
 errorlog = "-"
 forwarded_allow_ips = os.environ.get("TONTINE_FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+
+def post_worker_init(worker):
+    """Once the app is loaded, move its objects out of the cyclic collector's way.
+
+    The app's long-lived objects (SQLAlchemy mappers, templates, catalogs, plugins) are
+    otherwise traversed by every full collection; freezing them leaves the collector only the
+    objects of requests. Garbage made later is still collected as usual.
+    """
+    import gc
+
+    gc.freeze()

@@ -399,8 +399,8 @@ _RECORD_RECEIVED = insert(ReceivedActivity.__table__)
 KEPT = ("Create", "Update", "Delete")
 APPLY = "federation_apply_received"
 #: How long a kept change may wait for the job that applies it, during a burst (each process
-#: then enqueues about one job a second: enqueueing costs more than keeping an activity).
-APPLY_DELAY = 1.0
+#: then enqueues about two jobs a second: enqueueing costs more than keeping an activity).
+APPLY_DELAY = 0.5
 #: A commit this much later than its INSERT might miss the job it counted on; a schedule
 #: (every 5 minutes) applies what such a rare straggler kept.
 APPLY_MARGIN = 0.25

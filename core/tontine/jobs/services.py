@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import and_, or_, select, text, update
+from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from tontine.db import after_commit, db, unit_of_work, utcnow
@@ -85,8 +85,7 @@ def enqueue(
         job = session.scalars(statement).first()
         if job is None:  # deduplicated: the job that holds this key
             return session.scalars(select(Job).where(Job.dedupe_key == dedupe_key)).first()
-    if when <= utcnow():
-        _announce()
+    _announce()  # also for a job due later: idle workers then sleep until it is due
     return job
 
 
@@ -142,6 +141,17 @@ def _claim(limit: int = 10, now: datetime | None = None) -> list[Claimed]:
             job.locked_by = name
             job.attempts += 1
         return [Claimed(job.id, job.kind, dict(job.payload)) for job in jobs]
+
+
+def seconds_to_next_job(now: datetime | None = None) -> float | None:
+    """Seconds until the earliest queued job is due; None when none is queued.
+
+    An idle worker sleeps that long at most, so a job due a moment later (a delayed webhook,
+    a retry, a batch gathered during a burst) runs on time rather than at the next poll.
+    """
+    now = now or utcnow()
+    run_at = db.session.scalar(select(func.min(Job.run_at)).where(Job.state == JobState.QUEUED))
+    return None if run_at is None else max((run_at - now).total_seconds(), 0.0)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -276,6 +286,7 @@ def work_forever(app: Flask, stop: threading.Event, idle_seconds: float = 1.0) -
     next_schedule = 0.0
     try:
         while not stop.is_set():
+            next_job: float | None = None
             try:
                 if time.monotonic() >= next_schedule:
                     with app.app_context():
@@ -284,6 +295,8 @@ def work_forever(app: Flask, stop: threading.Event, idle_seconds: float = 1.0) -
                     next_schedule = time.monotonic() + SCHEDULE_EVERY_SECONDS
                 with app.app_context():
                     jobs = _claim(threads)
+                    if not jobs:
+                        next_job = seconds_to_next_job()
                     db.session.remove()
                 ran = _run_claimed(app, pool, jobs) if jobs else 0
                 ran = ran or len(jobs)
@@ -291,7 +304,10 @@ def work_forever(app: Flask, stop: threading.Event, idle_seconds: float = 1.0) -
                 log.exception("worker loop error")
                 ran = 0
             if not ran and not stop.is_set():
-                waiter.wait(min(idle_seconds, max(next_schedule - time.monotonic(), 0.01)))
+                idle = min(idle_seconds, max(next_schedule - time.monotonic(), 0.01))
+                if next_job is not None:
+                    idle = min(idle, max(next_job, 0.01))
+                waiter.wait(idle)
     finally:
         waiter.close()
         if pool is not None:

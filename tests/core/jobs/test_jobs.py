@@ -196,3 +196,35 @@ def test_an_idle_worker_wakes_when_a_job_is_enqueued(db_app, jobs_plugin):
         with unit_of_work():
             enqueue("record", {"n": "stop"})  # wakes the worker so it sees the stop
         worker.join(timeout=35)
+
+
+def test_an_idle_worker_runs_a_job_enqueued_for_later_on_time(db_app, jobs_plugin, monkeypatch):
+    """A job due in a moment (a delayed webhook, a retry) runs then, not at the next 30 s poll:
+    the announcement of its enqueueing came while it was not yet due."""
+    from tontine.jobs import services
+    from tontine.jobs.services import seconds_to_next_job, work_forever
+    from tontine.testing import wait_for
+
+    monkeypatch.setattr(services, "SCHEDULE_EVERY_SECONDS", 60)  # no schedule check meanwhile
+
+    run_pending()
+    assert seconds_to_next_job() is None or seconds_to_next_job() > 1  # only recurring ones
+    ticks = len(jobs_plugin.calls)
+    stop = threading.Event()
+    worker = threading.Thread(target=work_forever, args=(db_app, stop), kwargs={"idle_seconds": 30})
+    worker.start()
+    try:
+        time.sleep(0.5)  # the worker is now waiting
+        started = time.monotonic()
+        with unit_of_work():
+            enqueue("record", {"n": "later"}, run_at=utcnow() + timedelta(seconds=1))
+        assert 0 < seconds_to_next_job() <= 1
+        wait_for(lambda: len(jobs_plugin.calls) > ticks, timeout=20)
+        took = time.monotonic() - started
+        assert 1 <= took < 5, took  # on time: not before it is due, far less than the poll
+        assert jobs_plugin.calls[-1] == {"n": "later"}
+    finally:
+        stop.set()
+        with unit_of_work():
+            enqueue("record", {"n": "stop"})
+        worker.join(timeout=35)

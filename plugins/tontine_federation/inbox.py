@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import threading
 import time
 from dataclasses import dataclass
@@ -398,9 +399,9 @@ _RECORD_RECEIVED = insert(ReceivedActivity.__table__)
 #: applied before the 202.
 KEPT = ("Create", "Update", "Delete")
 APPLY = "federation_apply_received"
-#: How long a kept change may wait for the job that applies it, during a burst (each process
-#: then enqueues about two jobs a second: enqueueing costs more than keeping an activity).
-APPLY_DELAY = 0.5
+#: How long a kept change may wait for the job that applies it, during a burst (the web
+#: processes then share one job a slot: enqueueing costs more than keeping an activity).
+APPLY_DELAY = 1.0
 #: A commit this much later than its INSERT might miss the job it counted on; a schedule
 #: (every 5 minutes) applies what such a rare straggler kept.
 APPLY_MARGIN = 0.25
@@ -440,7 +441,8 @@ def keep(
 
     Usually one statement on its own (on PostgreSQL: ``_keep_alone``). A job is enqueued
     with it when none is due late enough in this process: at once after a quiet spell,
-    ``APPLY_DELAY`` later during a burst, so that a burst costs a few jobs a second.
+    at the end of an ``APPLY_DELAY`` slot during a burst, shared by every process, so that a
+    burst costs one job a slot.
     """
     run_at = _apply_job_needed() if change is not None else None
     if run_at is None and fetched_signer is None and db.engine.dialect.name == "postgresql":
@@ -455,7 +457,7 @@ def keep(
             _remember_key(fetched_signer)
         if run_at is not None:
             when = utcnow() + timedelta(seconds=max(0.0, run_at - time.time()))
-            enqueue(APPLY, run_at=when)
+            enqueue(APPLY, run_at=when, dedupe_key=f"{APPLY}:{round(run_at * 1000)}")
             after_commit(lambda: _apply_job_enqueued(run_at))
 
 
@@ -514,7 +516,9 @@ def _apply_job_needed() -> float | None:
         return None  # a job runs late enough to see this activity
     if now - state["enqueued"] > APPLY_DELAY:
         return now  # quiet until now: apply at once
-    return now + APPLY_DELAY  # a burst: one job for what comes in the next moments
+    # A burst: one job for what comes in the next moments, due at the end of a time slot that
+    # every web process computes alike, so that they share it (one job, not one each).
+    return (math.floor((now + APPLY_MARGIN) / APPLY_DELAY) + 1) * APPLY_DELAY
 
 
 def _apply_job_enqueued(run_at: float) -> None:

@@ -287,7 +287,7 @@ def receive(
 ) -> Outcome:
     """Run one inbox POST through every rule; returns the status to answer.
 
-    ``headers`` are lower-cased, repeated fields joined (``SignedRequest.build``'s).
+    ``headers`` are lower-cased, repeated fields joined (``joined_headers``).
     """
     try:
         return _receive(method, path, headers, read_body, content_length, remote_addr)
@@ -364,12 +364,13 @@ def _receive(
         raise RemoteRefused("the activity id is on another origin", status=403)
     check_rate(f"host:{host_of(actor_id)}")
 
-    if kind in KEPT and not needs_fetch(activity, signer):
+    fetch = needs_fetch(activity, signer)
+    if kind in KEPT and not fetch:
         change = validated_change(activity, signer, sender_origin)
         keep(activity_id, actor_id, kind, change, None if keys.from_cache else signer)
         return Outcome(202)
     fetched = None
-    if needs_fetch(activity, signer):
+    if fetch:
         if _already_received(activity_id):
             return Outcome(202, "already received")
         fetched = prefetch(activity, signer)

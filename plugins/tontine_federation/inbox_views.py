@@ -20,7 +20,7 @@ from werkzeug.wrappers import Request
 
 from tontine.errors import problem
 from tontine_federation.inbox import receive
-from tontine_federation.signatures import SignedRequest
+from tontine_federation.signatures import joined_headers
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ ACCEPTED_HEADERS = [("Content-Length", "0"), ("X-Content-Type-Options", "nosniff
 
 def inbox(request: Request) -> Response | None:
     """The answer to one POST; None for 202 Accepted."""
-    headers = SignedRequest.build("POST", "", request.headers).headers
+    headers = joined_headers(request.headers)
     outcome = receive(
         request.method,
         request.full_path.rstrip("?"),

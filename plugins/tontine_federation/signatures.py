@@ -92,6 +92,15 @@ class Policy:
         return cls(authority=None, window=None, min_rsa_bits=0, require_coverage=False)
 
 
+def joined_headers(headers: Any) -> dict[str, str]:
+    """Header fields as a verifier reads them: lower-cased names, repeated fields joined."""
+    joined: dict[str, str] = {}
+    for name, value in headers.items():
+        key = name.lower()
+        joined[key] = f"{joined[key]}, {value}" if key in joined else str(value)
+    return joined
+
+
 @dataclass(frozen=True)
 class SignedRequest:
     """What a verifier needs from an HTTP request; ``url`` is absolute, as *we* know it."""
@@ -103,11 +112,7 @@ class SignedRequest:
 
     @classmethod
     def build(cls, method: str, url: str, headers: Any, body: bytes = b"") -> SignedRequest:
-        joined: dict[str, str] = {}
-        for name, value in headers.items():
-            key = name.lower()
-            joined[key] = f"{joined[key]}, {value}" if key in joined else str(value)
-        return cls(method.upper(), url, joined, body)
+        return cls(method.upper(), url, joined_headers(headers), body)
 
     @property
     def target(self) -> str:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -170,27 +172,17 @@ def test_two_workers_never_claim_the_same_job_on_postgres(make_app: Any, jobs_pl
         assert attempts == 1
 
 
-def test_an_idle_worker_wakes_when_a_job_is_enqueued(db_app, jobs_plugin):
-    """A worker polling every 30 s still runs a new job at once: enqueueing announces it."""
-    import threading
+@contextmanager
+def idle_worker(app: Any) -> Iterator[None]:
+    """A worker thread polling every 30 s, already waiting when the body starts."""
+    from tontine.jobs.services import work_forever
 
-    from tontine.db import unit_of_work
-    from tontine.jobs.services import enqueue, run_pending, work_forever
-    from tontine.testing import wait_for
-
-    run_pending()  # the recurring "tick" is done: the worker will find nothing and wait
-    ticks = len(jobs_plugin.calls)
     stop = threading.Event()
-    worker = threading.Thread(target=work_forever, args=(db_app, stop), kwargs={"idle_seconds": 30})
+    worker = threading.Thread(target=work_forever, args=(app, stop), kwargs={"idle_seconds": 30})
     worker.start()
     try:
         time.sleep(0.5)  # the worker is now waiting
-        started = time.monotonic()
-        with unit_of_work():
-            enqueue("record", {"n": "wake"})
-        wait_for(lambda: len(jobs_plugin.calls) > ticks, timeout=10)
-        assert time.monotonic() - started < 10  # far less than the 30 s poll
-        assert jobs_plugin.calls[-1] == {"n": "wake"}
+        yield
     finally:
         stop.set()
         with unit_of_work():
@@ -198,11 +190,26 @@ def test_an_idle_worker_wakes_when_a_job_is_enqueued(db_app, jobs_plugin):
         worker.join(timeout=35)
 
 
+def test_an_idle_worker_wakes_when_a_job_is_enqueued(db_app, jobs_plugin):
+    """A worker polling every 30 s still runs a new job at once: enqueueing announces it."""
+    from tontine.testing import wait_for
+
+    run_pending()  # the recurring "tick" is done: the worker will find nothing and wait
+    ticks = len(jobs_plugin.calls)
+    with idle_worker(db_app):
+        started = time.monotonic()
+        with unit_of_work():
+            enqueue("record", {"n": "wake"})
+        wait_for(lambda: len(jobs_plugin.calls) > ticks, timeout=10)
+        assert time.monotonic() - started < 10  # far less than the 30 s poll
+        assert jobs_plugin.calls[-1] == {"n": "wake"}
+
+
 def test_an_idle_worker_runs_a_job_enqueued_for_later_on_time(db_app, jobs_plugin, monkeypatch):
     """A job due in a moment (a delayed webhook, a retry) runs then, not at the next 30 s poll:
     the announcement of its enqueueing came while it was not yet due."""
     from tontine.jobs import services
-    from tontine.jobs.services import seconds_to_next_job, work_forever
+    from tontine.jobs.services import seconds_to_next_job
     from tontine.testing import wait_for
 
     monkeypatch.setattr(services, "SCHEDULE_EVERY_SECONDS", 60)  # no schedule check meanwhile
@@ -210,11 +217,7 @@ def test_an_idle_worker_runs_a_job_enqueued_for_later_on_time(db_app, jobs_plugi
     run_pending()
     assert seconds_to_next_job() is None or seconds_to_next_job() > 1  # only recurring ones
     ticks = len(jobs_plugin.calls)
-    stop = threading.Event()
-    worker = threading.Thread(target=work_forever, args=(db_app, stop), kwargs={"idle_seconds": 30})
-    worker.start()
-    try:
-        time.sleep(0.5)  # the worker is now waiting
+    with idle_worker(db_app):
         started = time.monotonic()
         with unit_of_work():
             enqueue("record", {"n": "later"}, run_at=utcnow() + timedelta(seconds=1))
@@ -223,8 +226,3 @@ def test_an_idle_worker_runs_a_job_enqueued_for_later_on_time(db_app, jobs_plugi
         took = time.monotonic() - started
         assert 1 <= took < 5, took  # on time: not before it is due, far less than the poll
         assert jobs_plugin.calls[-1] == {"n": "later"}
-    finally:
-        stop.set()
-        with unit_of_work():
-            enqueue("record", {"n": "stop"})
-        worker.join(timeout=35)

@@ -28,7 +28,7 @@ from limits import parse as parse_limit
 from limits.storage import storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 from psycopg.types.json import Json
-from sqlalchemy import insert, null, select, update
+from sqlalchemy import event, insert, null, select, update
 from sqlalchemy.exc import IntegrityError
 
 from tontine.db import after_commit, db, unit_of_work, utcnow
@@ -343,9 +343,7 @@ def _receive(
         raise Blocked("this domain is blocked")
 
     request = SignedRequest(method.upper(), urls.base() + path, headers, body)
-    policy = Policy(
-        authority=urls.host(), window=timedelta(seconds=int(setting("signature_window_seconds")))
-    )
+    policy = _policy()
     keys = KeyDirectory()
     try:
         verify(request, keys, policy)
@@ -385,6 +383,16 @@ def _receive(
         if kind in HANDLERS:
             HANDLERS[kind](activity, signer, sender_origin, fetched)
     return Outcome(202)
+
+
+def _policy() -> Policy:
+    """This instance's signature policy, made once per app (every POST asks for it)."""
+    policy = current_app.extensions.get("tontine_federation.policy")
+    if policy is None:
+        window = timedelta(seconds=int(setting("signature_window_seconds")))
+        policy = Policy(authority=urls.host(), window=window)
+        current_app.extensions["tontine_federation.policy"] = policy
+    return policy
 
 
 #: The received id, as one plain INSERT (no ORM flush). It commits durably: a 202 promises
@@ -471,32 +479,77 @@ _KEEP_SQL = (
 
 
 def _keep_alone(activity_id: str, actor_id: str, kind: str, change: dict[str, Any] | None) -> None:
-    """One INSERT in autocommit on a pooled connection, straight through the driver.
+    """One INSERT in autocommit, straight through the driver, on this thread's own connection.
 
     One round trip where ``BEGIN``, ``INSERT``, ``COMMIT`` take three, with a commit as
-    durable (``synchronous_commit`` as configured: a 202 promises the activity is kept); and
-    a fraction of the CPU of a SQLAlchemy connection, whose bookkeeping cost more than the
-    statement on the inbox's hottest path. The statement is prepared once per connection.
+    durable (``synchronous_commit`` as configured: a 202 promises the activity is kept).
     """
-    connection = db.engine.raw_connection()
-    try:
-        driver = connection.driver_connection
-        assert isinstance(driver, psycopg.Connection)
-        driver.autocommit = True
+    keepers = current_app.extensions.get("tontine_federation.keepers")
+    if keepers is None:
+        keepers = current_app.extensions.setdefault(
+            "tontine_federation.keepers", KeeperConnections(db.engine)
+        )
+    params = (activity_id, actor_id, kind, utcnow(), None if change is None else Json(change))
+    keepers.execute(_KEEP_SQL, params)
+
+
+class KeeperConnections:
+    """An autocommit driver connection per thread, outside SQLAlchemy's pool, for ``_keep_alone``.
+
+    Checking a connection out of the pool, switching it to autocommit and back, and the
+    pool's reset on return cost the inbox's hottest path more than its statement did. Each
+    thread that keeps an activity holds one more connection (a gunicorn worker: one per
+    thread); they close with the engine (``dispose``). The statement is prepared once per
+    connection. A connection the server dropped while idle is replaced and the statement
+    run again: it inserts nothing twice.
+    """
+
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+        self.local = threading.local()
+        self.lock = threading.Lock()
+        self.open: set[psycopg.Connection] = set()  # every thread's, to close on dispose
+        event.listen(engine, "engine_disposed", lambda _engine: self.close())
+
+    def execute(self, sql: str, params: tuple[Any, ...]) -> None:
+        connection = getattr(self.local, "connection", None)
+        if connection is not None:
+            try:
+                connection.execute(sql, params, prepare=True)
+                return
+            except psycopg.OperationalError:
+                self.drop(connection)  # closed while idle (a restart, a proxy): once more, afresh
+        connection = self.connect()
         try:
-            driver.execute(
-                _KEEP_SQL,
-                (activity_id, actor_id, kind, utcnow(), None if change is None else Json(change)),
-                prepare=True,
-            )
-        finally:
-            if not driver.closed:
-                driver.autocommit = False
-    except psycopg.OperationalError:
-        connection.invalidate()  # a broken connection never goes back to the pool
-        raise
-    finally:
+            connection.execute(sql, params, prepare=True)
+        except psycopg.OperationalError:
+            self.drop(connection)
+            raise
+
+    def connect(self) -> psycopg.Connection:
+        fairy = self.engine.raw_connection()
+        connection = fairy.driver_connection
+        assert isinstance(connection, psycopg.Connection)
+        fairy.detach()  # ours from now on: the pool neither counts it nor resets it
+        connection.autocommit = True
+        with self.lock:
+            self.open.add(connection)
+        self.local.connection = connection
+        return connection
+
+    def drop(self, connection: psycopg.Connection) -> None:
+        with self.lock:
+            self.open.discard(connection)
+        if getattr(self.local, "connection", None) is connection:
+            del self.local.connection
         connection.close()
+
+    def close(self) -> None:
+        with self.lock:
+            connections, self.open = self.open, set()
+        for connection in connections:
+            connection.close()
+        self.local = threading.local()
 
 
 def _apply_state() -> dict[str, float]:

@@ -16,11 +16,12 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, has_app_context
 from flask.blueprints import BlueprintSetupState
-from werkzeug.wrappers import Request
+from werkzeug.exceptions import ClientDisconnected
+from werkzeug.wsgi import get_content_length, get_input_stream
 
 from tontine.errors import problem
 from tontine_federation.inbox import receive
-from tontine_federation.signatures import joined_headers
+from tontine_federation.remote import RemoteRefused
 
 log = logging.getLogger(__name__)
 
@@ -44,24 +45,23 @@ class InboxHandler:
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         if environ.get("PATH_INFO") not in PATHS:
             return self.wsgi_app(environ, start_response)
-        request = Request(environ)
         if has_app_context() and current_app._get_current_object() is self.app:  # type: ignore[attr-defined]
-            response = self.answer(request)  # inside the caller's context, as Flask would be
+            response = self.answer(environ)  # inside the caller's context, as Flask would be
         else:
             with self.app.app_context():
-                response = self.answer(request)
+                response = self.answer(environ)
         if response is None:  # accepted: the one answer that needs no body
             start_response("202 Accepted", ACCEPTED_HEADERS)
             return [b""]
         return response(environ, start_response)
 
-    def answer(self, request: Request) -> Response | None:
-        if request.method != "POST":
+    def answer(self, environ: dict[str, Any]) -> Response | None:
+        if environ.get("REQUEST_METHOD") != "POST":
             response = problem(405, "Method Not Allowed")
             response.headers["Allow"] = "POST"
         else:
             try:
-                response = inbox(request)
+                response = inbox(environ)
             except Exception:
                 if self.app.testing:
                     raise
@@ -75,16 +75,43 @@ class InboxHandler:
 ACCEPTED_HEADERS = [("Content-Length", "0"), ("X-Content-Type-Options", "nosniff")]
 
 
-def inbox(request: Request) -> Response | None:
-    """The answer to one POST; None for 202 Accepted."""
-    headers = joined_headers(request.headers)
+def header_fields(environ: dict[str, Any]) -> dict[str, str]:
+    """The request's header fields, names lower-cased (the server has joined repeated ones)."""
+    fields = {
+        key[5:].replace("_", "-").lower(): value
+        for key, value in environ.items()
+        if key.startswith("HTTP_")
+    }
+    for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+        if value := environ.get(key):
+            fields[key.replace("_", "-").lower()] = value
+    return fields
+
+
+def inbox(environ: dict[str, Any]) -> Response | None:
+    """The answer to one POST; None for 202 Accepted.
+
+    Read straight from the WSGI environ (a werkzeug ``Request`` would parse more than the
+    inbox reads); the body stream is werkzeug's, bounded by Content-Length.
+    """
+    path = environ["PATH_INFO"]
+    if query := environ.get("QUERY_STRING"):
+        path = f"{path}?{query}"
+    stream = get_input_stream(environ)
+
+    def read_body(limit: int) -> bytes:
+        try:
+            return stream.read(limit)
+        except ClientDisconnected as exc:
+            raise RemoteRefused("the body ended before its Content-Length") from exc
+
     outcome = receive(
-        request.method,
-        request.full_path.rstrip("?"),
-        headers,
-        request.stream.read,
-        request.content_length,
-        request.remote_addr or "",
+        "POST",
+        path,
+        header_fields(environ),
+        read_body,
+        get_content_length(environ),
+        environ.get("REMOTE_ADDR") or "",
     )
     if outcome.status == 202:
         return None

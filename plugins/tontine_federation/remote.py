@@ -44,14 +44,33 @@ def _origin(url: str) -> str | None:
     except ValueError:
         return None
     scheme = parts.scheme.lower()
-    if scheme not in ("http", "https") or not parts.hostname or parts.username or parts.password:
+    hostname = parts.hostname
+    if scheme not in ("http", "https") or not hostname or "@" in parts.netloc:
         return None
-    try:
-        host = parts.hostname.encode("idna").decode("ascii").lower().rstrip(".")
-    except UnicodeError:
+    host = ascii_host(hostname)
+    if host is None:
         return None
     port = port or (443 if scheme == "https" else 80)
     return f"{scheme}://{host}:{port}"
+
+
+def ascii_host(hostname: str) -> str | None:
+    """A host name as IDNA writes it, lower-cased, without a final dot; None when invalid.
+
+    An ASCII name (nearly every one) is checked here label by label, as the codec would;
+    only an internationalized one goes through the (slower) codec.
+    """
+    if hostname.isascii():
+        labels = hostname.split(".")
+        if len(labels) > 1 and not labels[-1]:
+            labels.pop()
+        if not all(0 < len(label) < 64 for label in labels):
+            return None
+        return ".".join(labels).lower()
+    try:
+        return hostname.encode("idna").decode("ascii").lower().rstrip(".")
+    except UnicodeError:
+        return None
 
 
 @lru_cache(maxsize=4096)

@@ -112,7 +112,7 @@ def by_ap(page: dict[str, Any], listing_origin: str) -> dict[str, Any]:
     location = page.get("location") if isinstance(page.get("location"), dict) else {}
     country = location.get("addressCountry")
     terms = page.get("terms") if isinstance(page.get("terms"), dict) else {}
-    if len(json.dumps(terms)) > MAX_TERMS:
+    if terms and len(json.dumps(terms)) > MAX_TERMS:
         terms = {}
     summary, content = page.get("summary"), page.get("content")
     published = parse_time(page.get("published"), "published")

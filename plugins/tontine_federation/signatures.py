@@ -246,8 +246,23 @@ def _check_time(when: datetime, policy: Policy, what: str) -> None:
         raise SignatureRejected(f"the signed {what} is too old")
 
 
+#: IMF-fixdate (``Sun, 06 Nov 1994 08:49:37 GMT``), the form every sender uses today.
+_IMF_FIXDATE = re.compile(
+    r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), (\d\d) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
+    r" (\d{4}) (\d\d):(\d\d):(\d\d) GMT"
+)
+_MONTHS = {m: n for n, m in enumerate(["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"], 1)}
+
+
 def _parse_http_date(value: str) -> datetime:
+    """An HTTP date (RFC 9110 5.6.7): IMF-fixdate read here, the obsolete forms by ``email``."""
     try:
+        fixdate = _IMF_FIXDATE.fullmatch(value)
+        if fixdate is not None:
+            day, month, year, hour, minute, second = fixdate.groups()
+            return datetime(
+                int(year), _MONTHS[month], int(day), int(hour), int(minute), int(second), tzinfo=UTC
+            )
         parsed = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError) as exc:
         raise MalformedSignature("malformed Date header") from exc

@@ -834,3 +834,35 @@ def test_listing_image_on_another_origin(site, web, peer) -> None:  # type: igno
     followed(peer)
     tracker = page(peer, image={"type": "Image", "url": "https://tracker.example/pixel.gif"})
     refused(web, *peer.signed(INBOX, activity(peer, "Create", tracker)), 400)
+
+
+def test_a_body_that_never_comes_is_refused(site, web, peer) -> None:  # type: ignore[no-untyped-def]
+    """The sender announced a body and went away before sending it, on a server that leaves
+    bounding the body to the application: 400 (not an error of ours), nothing stored."""
+    followed(peer)
+    before = counts()
+    import io
+
+    from werkzeug.test import EnvironBuilder, run_wsgi_app
+
+    _body, headers = peer.signed(INBOX, activity(peer, "Create", page(peer)))
+    headers = {k: v for k, v in headers.items() if k.lower() not in ("host", "content-length")}
+    environ = EnvironBuilder("/inbox", BASE, method="POST", headers=headers).get_environ()
+    environ.pop("wsgi.input_terminated", None)
+    environ.update({"CONTENT_LENGTH": "100", "wsgi.input": io.BytesIO(b"")})
+    body, status, _headers = run_wsgi_app(site.wsgi_app, environ, buffered=True)
+    assert status == "400 BAD REQUEST"
+    assert "Content-Length" in json.loads(b"".join(body))["title"]
+    assert counts() == before
+
+
+def test_the_signed_target_includes_the_query(site, web, peer) -> None:  # type: ignore[no-untyped-def]
+    """The request target a sender signed is the path with its query, as sent."""
+    followed(peer)
+    body, headers = peer.signed(f"{INBOX}?via=relay", activity(peer, "Create", page(peer)))
+    headers = {k: v for k, v in headers.items() if k.lower() != "host"}
+    assert web.post("/inbox?via=relay", data=body, headers=headers, base_url=BASE).status_code == 202
+    body, headers = peer.signed(f"{INBOX}?via=relay", activity(peer, "Create", page(peer, 2), 2))
+    headers = {k: v for k, v in headers.items() if k.lower() != "host"}
+    refused_here = web.post("/inbox?via=other", data=body, headers=headers, base_url=BASE)
+    assert refused_here.status_code == 401

@@ -168,3 +168,38 @@ def test_workers_side_by_side_apply_every_change_once(site, web, peer, monkeypat
     db.session.commit()
     assert apply_received() == 0  # nothing is applied twice
     assert set(db.session.scalars(select(RemoteListing.name))) == {"Edited here"}
+
+
+def test_an_inbox_connection_the_server_dropped_loses_nothing(site, web, peer) -> None:  # type: ignore[no-untyped-def]
+    """The server ends the inbox's idle connection (a restart, a proxy): the next activity is
+    still kept before its 202, on a new connection, and its replay inserts nothing."""
+    from sqlalchemy import func, text
+
+    from tontine_federation.models import ReceivedActivity
+
+    followed(peer)
+    for n in (1, 2, 3):  # the first ones come with their apply job, then alone
+        assert send(web, peer, activity(peer, "Create", page(peer, n), n)).status_code == 202
+    keepers = site.extensions["tontine_federation.keepers"]
+    dropped = keepers.local.connection
+    with db.engine.connect() as other:
+        assert other.execute(
+            text("SELECT pg_terminate_backend(:pid)"), {"pid": dropped.info.backend_pid}
+        ).scalar()
+    body, headers = peer.signed(INBOX, activity(peer, "Create", page(peer, 4), 4))
+    assert post(web, body, headers).status_code == 202
+    assert post(web, body, headers).status_code == 202
+    assert dropped.closed and keepers.local.connection is not dropped
+    kept = db.session.scalars(select(ReceivedActivity.activity_id).order_by(ReceivedActivity.id))
+    assert list(kept) == [f"{peer.id}/activities/create-{n}" for n in (1, 2, 3, 4)]
+    db.session.rollback()
+    # closed with the engine: nothing left connected once the app lets go of its database
+    db.engine.dispose()
+    assert keepers.local.__dict__ == {} and keepers.open == set()
+    with db.engine.connect() as other:
+        mine = other.execute(
+            select(func.count()).select_from(text("pg_stat_activity")).where(
+                text("datname = current_database() AND pid <> pg_backend_pid()")
+            )
+        ).scalar()
+    assert mine == 0

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import html
 import re
 
+import nh3
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -60,3 +62,14 @@ def test_text_is_stripped_and_capped() -> None:
     assert clean_text("<b>Hi</b> there\x00\x07", 100) == "Hi there"
     assert len(clean_text("x" * 1000, 50)) == 50
     assert clean_text("a &amp; b", 10) == "a & b"
+
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=60) | st.sampled_from(
+    ["Une boulangerie à Dakar", "tab\tnew\nline\u00a0\u200b", "cr\r\nlf", "a &lt;b&gt; <i>c</i>"]
+))
+def test_text_comes_out_the_same_whether_or_not_it_skips_the_parser(text: str) -> None:
+    """Text without markup skips the HTML parser; what comes out must not depend on that."""
+    parsed = html.unescape(nh3.clean(text, tags=set()))
+    assert clean_text(text, 500) == "".join(ch for ch in parsed if ch.isprintable() or ch in "\n\t")

@@ -9,6 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tontine_federation.signatures import (
     Policy,
@@ -520,3 +522,42 @@ def test_rfc9421_path_needs_the_authority(keys) -> None:  # type: ignore[no-unty
     assert verify(SignedRequest.build("POST", URL, with_host, BODY), lookup(keys["rsa"]), POLICY)
     without = _rfc9421_covering(keys["rsa"], ("@method", "@path", "content-digest"))
     assert "request target" in _rejects(without, keys["rsa"])
+
+
+# --- HTTP dates ------------------------------------------------------------------------------
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(9999, 12, 31)))
+def test_an_imf_fixdate_reads_as_email_reads_it(moment: datetime) -> None:
+    """IMF-fixdate skips ``email.utils``; the moment read must not depend on that."""
+    from tontine_federation.signatures import _parse_http_date
+
+    text = email.utils.format_datetime(moment.replace(microsecond=0, tzinfo=UTC), usegmt=True)
+    assert _parse_http_date(text) == email.utils.parsedate_to_datetime(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Sun, 06 Nov 1994 08:49:37 GMT", datetime(1994, 11, 6, 8, 49, 37, tzinfo=UTC)),
+        ("Sunday, 06-Nov-94 08:49:37 GMT", datetime(1994, 11, 6, 8, 49, 37, tzinfo=UTC)),
+        ("Sun Nov  6 08:49:37 1994", datetime(1994, 11, 6, 8, 49, 37, tzinfo=UTC)),
+        ("Sun, 06 Nov 1994 09:49:37 +0100", datetime(1994, 11, 6, 8, 49, 37, tzinfo=UTC)),
+    ],
+)
+def test_the_obsolete_http_date_forms_are_still_read(text: str, expected: datetime) -> None:
+    from tontine_federation.signatures import _parse_http_date
+
+    assert _parse_http_date(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Thu, 31 Feb 2026 10:00:00 GMT", "Thu, 26 Nov 2026 25:00:00 GMT", "yesterday", ""],
+)
+def test_an_impossible_date_is_a_malformed_signature(text: str) -> None:
+    from tontine_federation.signatures import MalformedSignature, _parse_http_date
+
+    with pytest.raises(MalformedSignature):
+        _parse_http_date(text)

@@ -499,8 +499,8 @@ class KeeperConnections:
     Checking a connection out of the pool, switching it to autocommit and back, and the
     pool's reset on return cost the inbox's hottest path more than its statement did. Each
     thread that keeps an activity holds one more connection (a gunicorn worker: one per
-    thread); they close with the engine (``dispose``). The statement is prepared once per
-    connection. A connection the server dropped while idle is replaced and the statement
+    thread), with one cursor and the statement prepared once; they close with the engine
+    (``dispose``). A connection the server dropped while idle is replaced and the statement
     run again: it inserts nothing twice.
     """
 
@@ -512,21 +512,21 @@ class KeeperConnections:
         event.listen(engine, "engine_disposed", lambda _engine: self.close())
 
     def execute(self, sql: str, params: tuple[Any, ...]) -> None:
-        connection = getattr(self.local, "connection", None)
-        if connection is not None:
+        cursor = getattr(self.local, "cursor", None)
+        if cursor is not None:
             try:
-                connection.execute(sql, params, prepare=True)
+                cursor.execute(sql, params, prepare=True)
                 return
             except psycopg.OperationalError:
-                self.drop(connection)  # closed while idle (a restart, a proxy): once more, afresh
-        connection = self.connect()
+                self.drop(cursor.connection)  # closed while idle (a restart, a proxy): afresh
+        cursor = self.connect()
         try:
-            connection.execute(sql, params, prepare=True)
+            cursor.execute(sql, params, prepare=True)
         except psycopg.OperationalError:
-            self.drop(connection)
+            self.drop(cursor.connection)
             raise
 
-    def connect(self) -> psycopg.Connection:
+    def connect(self) -> psycopg.Cursor[Any]:
         fairy = self.engine.raw_connection()
         connection = fairy.driver_connection
         assert isinstance(connection, psycopg.Connection)
@@ -534,14 +534,15 @@ class KeeperConnections:
         connection.autocommit = True
         with self.lock:
             self.open.add(connection)
-        self.local.connection = connection
-        return connection
+        self.local.cursor = connection.cursor()
+        return self.local.cursor
 
     def drop(self, connection: psycopg.Connection) -> None:
         with self.lock:
             self.open.discard(connection)
-        if getattr(self.local, "connection", None) is connection:
-            del self.local.connection
+        cursor = getattr(self.local, "cursor", None)
+        if cursor is not None and cursor.connection is connection:
+            del self.local.cursor
         connection.close()
 
     def close(self) -> None:

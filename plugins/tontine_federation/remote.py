@@ -134,16 +134,23 @@ MAX_DEPTH = 16
 
 
 def check_depth(document: Any, limit: int = MAX_DEPTH) -> None:
-    """Refuse JSON nested deeper than ``limit`` (without recursion; only containers are visited)."""
-    if not isinstance(document, dict | list):
-        return
-    stack: list[tuple[Any, int]] = [(document, 1)]
-    while stack:
-        node, depth = stack.pop()
-        children = node.values() if isinstance(node, dict) else node
-        if depth >= limit and children:  # its children would be deeper than the limit
-            raise RemoteRefused("the JSON is nested too deeply")
-        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    """Refuse JSON nested deeper than ``limit`` (without recursion; only containers are visited,
+    a level at a time)."""
+    containers = (dict, list)
+    level = [document] if isinstance(document, containers) else []
+    depth = 1
+    while level:
+        if depth >= limit:
+            if any(level):  # a container at the limit may only be empty
+                raise RemoteRefused("the JSON is nested too deeply")
+            return
+        deeper = []
+        for node in level:
+            for child in node.values() if isinstance(node, dict) else node:
+                if isinstance(child, containers):
+                    deeper.append(child)
+        level = deeper
+        depth += 1
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from tontine.db import db, unit_of_work, utcnow
@@ -522,6 +524,35 @@ def test_json_depth_limit_is_exact() -> None:
     ):
         with pytest.raises(RemoteRefused):
             check_depth(too_deep)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.recursive(
+        st.none() | st.integers() | st.text(max_size=2),
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=2), inner, max_size=3),
+        max_leaves=40,
+    ),
+    st.integers(min_value=1, max_value=6),
+)
+def test_json_depth_is_measured_as_the_nesting_of_values(document: Any, limit: int) -> None:
+    """The level-by-level walk refuses exactly the documents that nest a value deeper than
+    ``limit`` (read here recursively)."""
+    from tontine_federation.remote import RemoteRefused, check_depth
+
+    def fits(node: Any, depth: int) -> bool:
+        if not isinstance(node, dict | list):
+            return True
+        children = list(node.values()) if isinstance(node, dict) else node
+        if depth >= limit and children:
+            return False
+        return all(fits(child, depth + 1) for child in children)
+
+    if fits(document, 1):
+        check_depth(document, limit)
+    else:
+        with pytest.raises(RemoteRefused):
+            check_depth(document, limit)
 
 
 def test_very_deep_json(site, web, peer) -> None:  # type: ignore[no-untyped-def]

@@ -181,7 +181,7 @@ def test_an_inbox_connection_the_server_dropped_loses_nothing(site, web, peer) -
     for n in (1, 2, 3):  # the first ones come with their apply job, then alone
         assert send(web, peer, activity(peer, "Create", page(peer, n), n)).status_code == 202
     keepers = site.extensions["tontine_federation.keepers"]
-    dropped = keepers.local.connection
+    dropped = keepers.local.cursor.connection
     with db.engine.connect() as other:
         assert other.execute(
             text("SELECT pg_terminate_backend(:pid)"), {"pid": dropped.info.backend_pid}
@@ -189,7 +189,7 @@ def test_an_inbox_connection_the_server_dropped_loses_nothing(site, web, peer) -
     body, headers = peer.signed(INBOX, activity(peer, "Create", page(peer, 4), 4))
     assert post(web, body, headers).status_code == 202
     assert post(web, body, headers).status_code == 202
-    assert dropped.closed and keepers.local.connection is not dropped
+    assert dropped.closed and keepers.local.cursor.connection is not dropped
     kept = db.session.scalars(select(ReceivedActivity.activity_id).order_by(ReceivedActivity.id))
     assert list(kept) == [f"{peer.id}/activities/create-{n}" for n in (1, 2, 3, 4)]
     db.session.rollback()

@@ -12,10 +12,11 @@ worker_class = "sync" if threads == 1 else "gthread"
 timeout = 30
 graceful_timeout = 20
 keepalive = 5
-# A worker is replaced after this many requests (a safety net against slow leaks). Loading
-# the app costs a worker over a second of CPU, paid again on every replacement: at 2,000
-# requests, that came to some 0.65 ms on each inbox POST, a third of what the POST costs.
-max_requests = int(os.environ.get("TONTINE_MAX_REQUESTS", "50000"))
+# A worker is replaced after this many requests, give or take a tenth: a safety net against
+# slow leaks, and measured worth its cost (loading the app takes a worker over a second of
+# CPU): the list page served 15-21 % of the bare endpoint's rate with workers kept for
+# 50,000 requests, 20-26 % with 2,000 (bench/browse.py, seven and six runs, same hour).
+max_requests = int(os.environ.get("TONTINE_MAX_REQUESTS", "2000"))
 max_requests_jitter = max_requests // 10
 accesslog = os.environ.get("TONTINE_ACCESS_LOG", "-")
 errorlog = "-"

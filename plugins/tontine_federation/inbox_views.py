@@ -16,12 +16,14 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, has_app_context
 from flask.blueprints import BlueprintSetupState
+from werkzeug.datastructures import EnvironHeaders
 from werkzeug.exceptions import ClientDisconnected
 from werkzeug.wsgi import get_content_length, get_input_stream
 
 from tontine.errors import problem
 from tontine_federation.inbox import receive
 from tontine_federation.remote import RemoteRefused
+from tontine_federation.signatures import joined_headers
 
 log = logging.getLogger(__name__)
 
@@ -75,24 +77,12 @@ class InboxHandler:
 ACCEPTED_HEADERS = [("Content-Length", "0"), ("X-Content-Type-Options", "nosniff")]
 
 
-def header_fields(environ: dict[str, Any]) -> dict[str, str]:
-    """The request's header fields, names lower-cased (the server has joined repeated ones)."""
-    fields = {
-        key[5:].replace("_", "-").lower(): value
-        for key, value in environ.items()
-        if key.startswith("HTTP_")
-    }
-    for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-        if value := environ.get(key):
-            fields[key.replace("_", "-").lower()] = value
-    return fields
-
-
 def inbox(environ: dict[str, Any]) -> Response | None:
     """The answer to one POST; None for 202 Accepted.
 
     Read straight from the WSGI environ (a werkzeug ``Request`` would parse more than the
-    inbox reads); the body stream is werkzeug's, bounded by Content-Length.
+    inbox reads): its headers through werkzeug's ``EnvironHeaders``, its body through
+    werkzeug's stream, bounded by Content-Length.
     """
     path = environ["PATH_INFO"]
     if query := environ.get("QUERY_STRING"):
@@ -108,7 +98,7 @@ def inbox(environ: dict[str, Any]) -> Response | None:
     outcome = receive(
         "POST",
         path,
-        header_fields(environ),
+        joined_headers(EnvironHeaders(environ)),
         read_body,
         get_content_length(environ),
         environ.get("REMOTE_ADDR") or "",
